@@ -1,0 +1,47 @@
+"""aios: an operating system for LLM agents, for the agents people already have.
+
+import aios
+aios.patch()                      # every installed framework goes through the kernel
+with aios.agent("planner"):
+    ...                           # calls in here are attributed to "planner"
+print(aios.kernel().report())
+"""
+
+from aios._version import __version__
+from aios.config import KernelConfig, load_config
+from aios.errors import (
+    AccessDenied,
+    AdapterError,
+    AdmissionError,
+    AiosError,
+    BudgetExceeded,
+    ConfigError,
+    KernelError,
+    KernelShutdown,
+    SyscallCancelled,
+    ToolTimeout,
+    UnknownFrameworkError,
+)
+from aios.kernel.context import agent
+from aios.runtime import boot, kernel, shutdown
+
+__all__ = [
+    "AccessDenied",
+    "AdapterError",
+    "AdmissionError",
+    "AiosError",
+    "BudgetExceeded",
+    "ConfigError",
+    "KernelConfig",
+    "KernelError",
+    "KernelShutdown",
+    "SyscallCancelled",
+    "ToolTimeout",
+    "UnknownFrameworkError",
+    "__version__",
+    "agent",
+    "boot",
+    "kernel",
+    "load_config",
+    "shutdown",
+]

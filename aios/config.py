@@ -1,0 +1,235 @@
+"""Kernel configuration: ``aios.toml``, ``[tool.aios]`` in pyproject.toml, or ``$AIOS_CONFIG``,
+with ``AIOS_*`` environment overrides, validated with pydantic.
+
+Environment overrides name a top-level key in upper case (``AIOS_POLICY=fair``,
+``AIOS_MAX_CONCURRENCY=4``); nested keys join with a double underscore
+(``AIOS_RETRY__MAX_RETRIES=2``). Values are parsed as JSON when they can be, else taken as text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+
+from aios.errors import ConfigError
+
+API_KINDS = ("openai.chat", "openai.responses", "openai", "anthropic.messages", "anthropic", "sim")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CoreConfig(_Strict):
+    """An LLM endpoint and its limits."""
+
+    name: str = Field(min_length=1)
+    #: The API kind; ``openai`` covers every OpenAI endpoint of the host, likewise ``anthropic``.
+    api: str = "openai"
+    #: The base URL callers use for this endpoint; ``None`` matches any host of the API kind.
+    base_url: str | None = None
+    max_concurrency: PositiveInt | None = None
+    rpm: PositiveInt | None = None
+    tpm: PositiveInt | None = None
+    input_tpm: PositiveInt | None = None
+    output_tpm: PositiveInt | None = None
+    #: Core names to use, in order, when this one is cooling down or failing.
+    fallbacks: list[str] = Field(default_factory=list)
+    #: Redirect: send calls routed here to another base URL, model or key of the same API kind.
+    target_base_url: str | None = None
+    target_model: str | None = None
+    target_api_key_env: str | None = None
+    learn_limits: bool = True
+
+    @field_validator("api")
+    @classmethod
+    def _known_api(cls, v: str) -> str:
+        if v not in API_KINDS:
+            raise ValueError(f"must be one of {', '.join(API_KINDS)}")
+        return v
+
+
+class RouteConfig(_Strict):
+    """Calls whose model name matches ``match`` (a glob, e.g. ``gpt-4o*``) go to ``core``."""
+
+    match: str = Field(min_length=1)
+    core: str = Field(min_length=1)
+
+
+class ToolConfig(_Strict):
+    concurrency: PositiveInt | None = None
+    timeout: float | None = Field(default=None, gt=0)
+
+
+class AgentConfig(_Strict):
+    priority: int | None = None
+    weight: float = Field(default=1.0, gt=0)
+    #: Globs of model names this agent may call; ``None`` allows all.
+    allowed_models: list[str] | None = None
+    #: Globs of tool names this agent may run; ``None`` allows all.
+    allowed_tools: list[str] | None = None
+    #: Total tokens (input + output) this agent may use; ``None`` is unlimited.
+    token_budget: PositiveInt | None = None
+
+
+class RetryConfig(_Strict):
+    max_retries: int = Field(default=6, ge=0, le=100)
+    base_delay: float = Field(default=0.5, ge=0)
+    max_delay: float = Field(default=8.0, gt=0)
+
+
+class KernelConfig(_Strict):
+    """Everything the kernel reads at boot. See README "Configuration" for each key."""
+
+    policy: str = "fifo"
+    #: Default concurrency limit of each LLM endpoint not configured in ``cores``.
+    max_concurrency: PositiveInt | None = None
+    #: The output allowance charged at admission when a call sets no ``max_tokens``.
+    default_max_tokens: PositiveInt = 1024
+    aging_rate: float = Field(default=1.0, ge=0)
+    las_first_level_s: float = Field(default=1.0, ge=0)
+    default_priority: int = 0
+    cores: list[CoreConfig] = Field(default_factory=list)
+    routes: list[RouteConfig] = Field(default_factory=list)
+    tools: dict[str, ToolConfig] = Field(default_factory=dict)
+    default_tool: ToolConfig = ToolConfig()
+    agents: dict[str, AgentConfig] = Field(default_factory=dict)
+    retry: RetryConfig = RetryConfig()
+    #: How many syscall records the report keeps (the totals always count all).
+    keep_syscalls: PositiveInt | None = 200_000
+    #: Adapters to leave unpatched (also ``AIOS_DISABLE_ADAPTERS=a,b``).
+    disable_adapters: list[str] = Field(default_factory=list)
+    mode: Literal["gate"] = "gate"
+
+    def model_post_init(self, _context: Any) -> None:
+        names = [c.name for c in self.cores]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ConfigError(f"`cores` names must be unique; {dupes!r} appear more than once")
+        known = set(names)
+        for core in self.cores:
+            for fb in core.fallbacks:
+                if fb not in known:
+                    raise ConfigError(
+                        f"`cores.{core.name}.fallbacks` names {fb!r}, which is not a core; "
+                        f"known cores: {sorted(known)}"
+                    )
+        for route in self.routes:
+            if route.core not in known:
+                raise ConfigError(
+                    f"route {route.match!r} points to core {route.core!r}, which is not defined "
+                    f"in `cores`; known cores: {sorted(known)}"
+                )
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        value = e.get("input")
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "is not a known key (check its spelling; see README 'Configuration')"
+        lines.append(f"  `{key}` = {value!r}: {msg}")
+    return f"invalid aios configuration from {source}:\n" + "\n".join(lines)
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    skip = {"AIOS_CONFIG", "AIOS_DISABLE_ADAPTERS", "AIOS_BOOTSTRAP", "AIOS_REPORT", "AIOS_QUIET"}
+    out: dict[str, Any] = {}
+    for key, raw in environ.items():
+        if not key.startswith("AIOS_") or key in skip or key.startswith("AIOS_RUN_"):
+            continue
+        path = key[5:].lower().split("__")
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    if "AIOS_DISABLE_ADAPTERS" in environ:
+        names = [n.strip() for n in environ["AIOS_DISABLE_ADAPTERS"].split(",") if n.strip()]
+        out["disable_adapters"] = names
+    return out
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(merged.get(k), dict):
+            merged[k] = _merge(merged[k], v)
+        else:
+            merged[k] = v
+    return merged
+
+
+def find_config_file(
+    cwd: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    environ = os.environ if environ is None else environ
+    if environ.get("AIOS_CONFIG"):
+        path = Path(environ["AIOS_CONFIG"])
+        if not path.is_file():
+            raise ConfigError(
+                f"AIOS_CONFIG names {str(path)!r}, which is not a file; fix the path or unset it"
+            )
+        return path
+    cwd = cwd or Path.cwd()
+    for candidate in (cwd / "aios.toml", cwd / "pyproject.toml"):
+        if candidate.is_file():
+            if candidate.name == "pyproject.toml" and "aios" not in _read_toml(candidate).get(
+                "tool", {}
+            ):
+                continue
+            return candidate
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from None
+
+
+def load_config(
+    path: Path | str | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> KernelConfig:
+    """Read the config file (if any), apply environment and explicit overrides, validate."""
+    environ = os.environ if environ is None else environ
+    file = Path(path) if path is not None else find_config_file(cwd, environ)
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if file is not None:
+        if not file.is_file():
+            raise ConfigError(f"config file {str(file)!r} does not exist")
+        raw = _read_toml(file)
+        if file.name == "pyproject.toml":
+            raw = raw.get("tool", {}).get("aios", {})
+        elif "tool" in raw and "aios" in raw["tool"]:
+            raw = raw["tool"]["aios"]
+        data = raw
+        source = str(file)
+    env = _env_overrides(environ)
+    if env:
+        data = _merge(data, env)
+        source += " + AIOS_* environment"
+    if overrides:
+        data = _merge(data, {k: v for k, v in overrides.items() if v is not None})
+        source += " + command-line options"
+    try:
+        return KernelConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e, source)) from None

@@ -1,0 +1,75 @@
+"""Continuously refilling token buckets, the way OpenAI and Anthropic meter requests and tokens."""
+
+from __future__ import annotations
+
+import math
+
+
+class TokenBucket:
+    """A bucket of ``capacity`` units that refills at ``capacity / period`` units a second.
+
+    The level may go below zero when a settled charge turns out larger than its estimate, as a
+    provider's own counter does; it then refills from there.
+    """
+
+    __slots__ = ("_last", "capacity", "level", "period")
+
+    def __init__(self, capacity: float, *, period: float = 60.0, now: float = 0.0) -> None:
+        if capacity <= 0:
+            raise ValueError(f"a bucket needs a positive capacity, got {capacity!r}")
+        if period <= 0:
+            raise ValueError(f"a bucket needs a positive refill period, got {period!r}")
+        self.capacity = float(capacity)
+        self.period = float(period)
+        self.level = float(capacity)
+        self._last = now
+
+    @property
+    def rate(self) -> float:
+        """Units refilled per second."""
+        return self.capacity / self.period
+
+    def _refill(self, now: float) -> None:
+        if now > self._last:
+            self.level = min(self.capacity, self.level + (now - self._last) * self.rate)
+            self._last = now
+
+    def available(self, now: float) -> float:
+        self._refill(now)
+        return self.level
+
+    def can_take(self, amount: float, now: float) -> bool:
+        self._refill(now)
+        return self.level >= min(amount, self.capacity)
+
+    def take(self, amount: float, now: float) -> None:
+        """Charge ``amount`` (callers check ``can_take`` first; charging more may go negative)."""
+        self._refill(now)
+        self.level -= amount
+
+    def give(self, amount: float, now: float) -> None:
+        """Return ``amount`` (an over-estimate, or a charge for a call that never ran)."""
+        self._refill(now)
+        self.level = min(self.capacity, self.level + amount)
+
+    def time_until(self, amount: float, now: float) -> float:
+        """Seconds until ``can_take(amount)`` holds; 0 if it does now."""
+        self._refill(now)
+        need = min(amount, self.capacity) - self.level
+        return 0.0 if need <= 0 else need / self.rate
+
+    def resize(self, capacity: float, now: float) -> None:
+        """Adopt a capacity learned from the provider, keeping the used part."""
+        self._refill(now)
+        used = self.capacity - self.level
+        self.capacity = float(capacity)
+        self.level = self.capacity - used
+
+    def observe_remaining(self, remaining: float, now: float) -> None:
+        """Trust the provider when it says fewer units are left than we think."""
+        self._refill(now)
+        if remaining < self.level:
+            self.level = max(-math.inf, remaining)
+
+    def __repr__(self) -> str:
+        return f"TokenBucket(level={self.level:.1f}/{self.capacity:.0f} per {self.period:g}s)"

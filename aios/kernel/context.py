@@ -1,0 +1,120 @@
+"""Who is calling: the current agent, carried by a contextvar, and the guard against nested syscalls."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class AgentIdentity:
+    name: str
+    priority: int | None = None
+    group: str | None = None
+    framework: str | None = None
+
+
+_current: contextvars.ContextVar[AgentIdentity | None] = contextvars.ContextVar(
+    "aios_agent", default=None
+)
+_inside: contextvars.ContextVar[str | None] = contextvars.ContextVar("aios_inside", default=None)
+
+
+def process_agent_name() -> str:
+    """The agent name used when nothing names one: the program's name."""
+    main = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    base = os.path.basename(main)
+    if base in ("", "-c", "-m", "__main__.py", "pytest", "py.test"):
+        return "main"
+    return base.removesuffix(".py") or "main"
+
+
+def current_agent() -> AgentIdentity | None:
+    return _current.get()
+
+
+class agent:
+    """Run code as agent ``name``: a context manager (sync or async) and a decorator.
+
+    >>> with agent("planner", priority=5):
+    ...     ...  # every LLM and tool call in here is attributed to "planner"
+    """
+
+    def __init__(self, name: str, priority: int | None = None, *, group: str | None = None) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"an agent needs a non-empty name, got {name!r}")
+        if priority is not None and not isinstance(priority, int):
+            raise TypeError(f"agent priority must be an int, got {priority!r}")
+        self.identity = AgentIdentity(name.strip(), priority, group)
+        self._tokens: list[contextvars.Token[AgentIdentity | None]] = []
+
+    def __enter__(self) -> AgentIdentity:
+        self._tokens.append(_current.set(self.identity))
+        return self.identity
+
+    def __exit__(self, *exc: object) -> None:
+        _current.reset(self._tokens.pop())
+
+    async def __aenter__(self) -> AgentIdentity:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.__exit__(*exc)
+
+    def __call__(self, fn: F) -> F:
+        identity = self.identity
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                token = _current.set(identity)
+                try:
+                    return await fn(*args, **kwargs)
+                finally:
+                    _current.reset(token)
+
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = _current.set(identity)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _current.reset(token)
+
+        return wrapper  # type: ignore[return-value]
+
+
+def inside_syscall() -> str | None:
+    """The kind of syscall this code runs inside (``"llm"``/``"tool"``), or ``None``.
+
+    Adapters check it so that one logical call is scheduled once: langchain calling the openai
+    SDK is one LLM call, and the kernel's own work is never intercepted.
+    """
+    return _inside.get()
+
+
+@contextmanager
+def syscall_scope(kind: str) -> Iterator[None]:
+    token = _inside.set(kind)
+    try:
+        yield
+    finally:
+        _inside.reset(token)
+
+
+@contextmanager
+def suppressed() -> Iterator[None]:
+    """Code in here is not intercepted by any adapter."""
+    with syscall_scope("suppressed"):
+        yield

@@ -1,0 +1,227 @@
+"""LLM cores: endpoints with slots, rate buckets and cool-downs, and what admission asks of them."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aios.kernel.buckets import TokenBucket
+from aios.kernel.syscall import Syscall
+
+#: Which bucket a syscall's estimate is charged to, by bucket name.
+BUCKETS = ("requests", "tokens", "input_tokens", "output_tokens")
+
+
+@dataclass(frozen=True)
+class CoreSpec:
+    """The configured shape of a core. ``None`` limits are unlimited (or learned from headers)."""
+
+    name: str
+    api: str
+    base_url: str | None = None
+    max_concurrency: int | None = None
+    rpm: int | None = None
+    tpm: int | None = None
+    input_tpm: int | None = None
+    output_tpm: int | None = None
+    fallbacks: tuple[str, ...] = ()
+    #: Where calls routed here really go (same API kind): another base URL, key or model.
+    target_base_url: str | None = None
+    target_model: str | None = None
+    target_api_key_env: str | None = None
+    learn_limits: bool = True
+
+
+def _charge(bucket: str, sc: Syscall) -> float:
+    if bucket == "requests":
+        return 1.0
+    if bucket == "tokens":
+        return float(sc.est_input_tokens + sc.est_output_tokens)
+    if bucket == "input_tokens":
+        return float(sc.est_input_tokens)
+    return float(sc.est_output_tokens)
+
+
+def _actual(bucket: str, sc: Syscall) -> float:
+    if bucket == "requests":
+        return 1.0
+    if bucket == "tokens":
+        return float(sc.input_tokens + sc.output_tokens)
+    if bucket == "input_tokens":
+        return float(sc.input_tokens)
+    return float(sc.output_tokens)
+
+
+_DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)(?P<u>ms|h|m|s)")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float | None:
+    """OpenAI's reset durations (``1s``, ``6m0s``, ``12ms``, ``0.5s``) in seconds."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = list(_DURATION.finditer(text))
+    if not parts or "".join(p.group(0) for p in parts) != text:
+        return None
+    return sum(float(p["n"]) * _UNIT[p["u"]] for p in parts)
+
+
+# (header prefix, bucket name) pairs each provider sends on every response.
+_OPENAI_HEADERS = {"requests": "requests", "tokens": "tokens"}
+_ANTHROPIC_HEADERS = {
+    "requests": "requests",
+    "tokens": "tokens",
+    "input-tokens": "input_tokens",
+    "output-tokens": "output_tokens",
+}
+
+
+@dataclass
+class Core:
+    """An endpoint as admission sees it. Callers hold the scheduler lock."""
+
+    spec: CoreSpec
+    now: float = 0.0
+    in_use: int = 0
+    cooldown_until: float = 0.0
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    learned: set[str] = field(default_factory=set)
+    admitted: int = 0
+    paused: int = 0
+
+    def __post_init__(self) -> None:
+        s = self.spec
+        for name, limit in (
+            ("requests", s.rpm),
+            ("tokens", s.tpm),
+            ("input_tokens", s.input_tpm),
+            ("output_tokens", s.output_tpm),
+        ):
+            if limit is not None:
+                self.buckets[name] = TokenBucket(limit, now=self.now)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def has_free_slot(self) -> bool:
+        limit = self.spec.max_concurrency
+        return limit is None or self.in_use < limit
+
+    def open_until(self, now: float) -> float:
+        """0 if the core could admit *something* now, else when that may change (inf: a release)."""
+        if self.cooldown_until > now:
+            return self.cooldown_until
+        if not self.has_free_slot():
+            return math.inf
+        requests = self.buckets.get("requests")
+        if requests is not None and not requests.can_take(1.0, now):
+            return now + requests.time_until(1.0, now)
+        return 0.0
+
+    def wait_for(self, sc: Syscall, now: float) -> float:
+        """0 if ``sc`` may be admitted now, else the earliest time it might be."""
+        wait = self.open_until(now)
+        if wait:
+            return wait
+        latest = 0.0
+        for name, bucket in self.buckets.items():
+            t = bucket.time_until(_charge(name, sc), now)
+            if t > 0:
+                latest = max(latest, now + t)
+        return latest
+
+    def reserve(self, sc: Syscall, now: float) -> None:
+        self.in_use += 1
+        self.admitted += 1
+        for name, bucket in self.buckets.items():
+            bucket.take(_charge(name, sc), now)
+
+    def release(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool) -> None:
+        """Give back the slot; settle estimates with real usage, or refund them if nothing ran."""
+        self.in_use -= 1
+        for name, bucket in self.buckets.items():
+            if name == "requests":
+                if not ran:
+                    bucket.give(1.0, now)
+                continue
+            estimate = _charge(name, sc)
+            if not ran:
+                bucket.give(estimate, now)
+            elif usage_known:
+                actual = _actual(name, sc)
+                if actual < estimate:
+                    bucket.give(estimate - actual, now)
+                else:
+                    bucket.take(actual - estimate, now)
+
+    def pause(self, until: float) -> None:
+        if until > self.cooldown_until:
+            self.cooldown_until = until
+            self.paused += 1
+
+    def learn(self, headers: Mapping[str, str], now: float) -> None:
+        """Adopt the limits a provider announces in its rate-limit headers."""
+        if not self.spec.learn_limits:
+            return
+        lower = {k.lower(): v for k, v in headers.items()}
+        if any(k.startswith("anthropic-ratelimit-") for k in lower):
+            table, fmt = _ANTHROPIC_HEADERS, "anthropic-ratelimit-{}-{}"
+        elif any(k.startswith("x-ratelimit-") for k in lower):
+            table, fmt = _OPENAI_HEADERS, "x-ratelimit-{1}-{0}"
+        else:
+            return
+        configured = self._configured()
+        for prefix, bucket_name in table.items():
+            limit = _number(lower.get(fmt.format(prefix, "limit")))
+            remaining = _number(lower.get(fmt.format(prefix, "remaining")))
+            if limit is None or limit <= 0 or bucket_name in configured:
+                continue
+            bucket = self.buckets.get(bucket_name)
+            if bucket is None:
+                bucket = self.buckets[bucket_name] = TokenBucket(limit, now=now)
+                self.learned.add(bucket_name)
+            elif bucket.capacity != limit:
+                bucket.resize(limit, now)
+            if remaining is not None:
+                bucket.observe_remaining(remaining, now)
+
+    def _configured(self) -> set[str]:
+        s = self.spec
+        pairs = (("requests", s.rpm), ("tokens", s.tpm))
+        pairs += (("input_tokens", s.input_tpm), ("output_tokens", s.output_tpm))
+        return {name for name, limit in pairs if limit is not None}
+
+    def describe(self, now: float) -> dict[str, Any]:
+        return {
+            "api": self.spec.api,
+            "base_url": self.spec.base_url,
+            "max_concurrency": self.spec.max_concurrency,
+            "in_use": self.in_use,
+            "admitted": self.admitted,
+            "cooling_down_s": max(0.0, self.cooldown_until - now),
+            "pauses": self.paused,
+            "buckets": {
+                name: {
+                    "capacity": b.capacity,
+                    "available": round(b.available(now), 3),
+                    "learned": name in self.learned,
+                }
+                for name, b in self.buckets.items()
+            },
+        }
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None

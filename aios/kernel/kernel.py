@@ -1,0 +1,508 @@
+"""The kernel: turns calls into syscalls, waits for admission, retries, ends and accounts for them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import random
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol, TypeVar
+
+from aios.config import KernelConfig
+from aios.errors import AccessDenied, BudgetExceeded, KernelShutdown, SyscallCancelled, ToolTimeout
+from aios.kernel.accounting import Accounting
+from aios.kernel.clock import Clock, MonotonicClock
+from aios.kernel.context import AgentIdentity, current_agent, process_agent_name, syscall_scope
+from aios.kernel.failures import Failure, Usage, backoff_delay, classify_generic
+from aios.kernel.lease import Lease
+from aios.kernel.policies import PolicyOptions, make_policy
+from aios.kernel.routing import Router
+from aios.kernel.scheduler import Scheduler
+from aios.kernel.syscall import Kind, Status, Syscall
+from aios.kernel.waiters import LoopWaiter, ThreadWaiter
+
+T = TypeVar("T")
+Classifier = Callable[[BaseException], Failure]
+Outcome = Callable[[Any], tuple[Usage | None, Mapping[str, str] | None]]
+
+
+class Observer(Protocol):
+    """Sees every syscall. Any method may be left out. ``on_submit`` may raise to refuse a call."""
+
+    def on_submit(self, syscall: Syscall) -> None: ...
+    def on_finish(self, syscall: Syscall) -> None: ...
+
+
+class Kernel:
+    """One per process (see ``aios.kernel()``); usable from any thread and any event loop."""
+
+    def __init__(self, config: KernelConfig | None = None, *, clock: Clock | None = None) -> None:
+        self.config = config or KernelConfig()
+        self.clock = clock or MonotonicClock()
+        weights = {name: a.weight for name, a in self.config.agents.items()}
+        options = PolicyOptions(
+            aging_rate=self.config.aging_rate,
+            weights=weights,
+            las_first_level_s=self.config.las_first_level_s,
+        )
+        self.policy = make_policy(self.config.policy, options)
+        self.accounting = Accounting(keep_syscalls=self.config.keep_syscalls)
+        self.router = Router(self.config)
+        self.scheduler = Scheduler(
+            self.policy, self.clock, on_final=self.accounting.record, arm_timer=self._arm_timer
+        )
+        for spec in self.router.specs.values():
+            self.scheduler.add_core(spec)
+        self.observers: list[Any] = []
+        self._rng = random.Random()
+        self._loop = asyncio.new_event_loop()
+        self._timer: asyncio.TimerHandle | None = None
+        self._thread = threading.Thread(target=self._run_loop, name="aios-kernel", daemon=True)
+        self._thread.start()
+        self._stopped = False
+
+    # -- the kernel's own loop: timers ------------------------------------------------------------
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_forever()
+
+    def _arm_timer(self, at: float) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._set_timer, at)
+        except RuntimeError:
+            pass  # the loop is closed: the kernel is shutting down
+
+    def _set_timer(self, at: float) -> None:
+        delay = max(0.0, at - self.clock.now())
+        if self._timer is not None:
+            if self._timer.when() <= self._loop.time() + delay:
+                return
+            self._timer.cancel()
+        self._timer = self._loop.call_later(delay, self._fire_timer)
+
+    def _fire_timer(self) -> None:
+        self._timer = None
+        self.scheduler.poke()
+
+    # -- building syscalls ------------------------------------------------------------------------
+    def _identity(self, agent: AgentIdentity | str | None) -> AgentIdentity:
+        if isinstance(agent, AgentIdentity):
+            return agent
+        if isinstance(agent, str):
+            return AgentIdentity(agent)
+        return current_agent() or AgentIdentity(process_agent_name())
+
+    def _priority(self, ident: AgentIdentity) -> int:
+        if ident.priority is not None:
+            return ident.priority
+        cfg = self.config.agents.get(ident.name)
+        if cfg is not None and cfg.priority is not None:
+            return cfg.priority
+        return self.config.default_priority
+
+    def llm_syscall(
+        self,
+        *,
+        api: str,
+        model: str | None,
+        base_url: str | None = None,
+        input_tokens: int = 0,
+        max_tokens: int | None = None,
+        stream: bool = False,
+        framework: str = "",
+        agent: AgentIdentity | str | None = None,
+        group: str | None = None,
+    ) -> Syscall:
+        """A new LLM syscall for a call to ``model`` at ``base_url`` (not yet submitted)."""
+        ident = self._identity(agent)
+        candidates = self.router.resolve(api, base_url, model)
+        for name in candidates:
+            if self.scheduler.core(name) is None:
+                self.scheduler.add_core(self.router.specs[name])
+        return Syscall(
+            kind=Kind.LLM,
+            agent=ident.name,
+            created_at=self.clock.now(),
+            framework=framework or ident.framework or "",
+            model=model,
+            priority=self._priority(ident),
+            group=group or ident.group,
+            est_input_tokens=max(0, int(input_tokens)),
+            est_output_tokens=int(max_tokens or self.config.default_max_tokens),
+            candidates=candidates,
+            stream=stream,
+        )
+
+    def tool_syscall(
+        self,
+        tool: str,
+        *,
+        framework: str = "",
+        agent: AgentIdentity | str | None = None,
+        group: str | None = None,
+    ) -> Syscall:
+        ident = self._identity(agent)
+        spec = self.router.tool_core(tool)
+        if self.scheduler.core(spec.name) is None:
+            self.scheduler.add_core(spec)
+        return Syscall(
+            kind=Kind.TOOL,
+            agent=ident.name,
+            created_at=self.clock.now(),
+            framework=framework or ident.framework or "",
+            tool=tool,
+            priority=self._priority(ident),
+            group=group or ident.group,
+            candidates=(spec.name,),
+        )
+
+    # -- admission ------------------------------------------------------------------------------
+    def _check_access(self, sc: Syscall) -> None:
+        rules = self.config.agents.get(sc.agent)
+        if rules is None:
+            return
+        if sc.kind is Kind.LLM and rules.allowed_models is not None and sc.model is not None:
+            if not any(fnmatch.fnmatchcase(sc.model, pat) for pat in rules.allowed_models):
+                raise AccessDenied(
+                    f"agent {sc.agent!r} may not call model {sc.model!r}: it is not in "
+                    f"`agents.{sc.agent}.allowed_models` {rules.allowed_models!r}"
+                )
+        if sc.kind is Kind.TOOL and rules.allowed_tools is not None and sc.tool is not None:
+            if not any(fnmatch.fnmatchcase(sc.tool, pat) for pat in rules.allowed_tools):
+                raise AccessDenied(
+                    f"agent {sc.agent!r} may not run tool {sc.tool!r}: it is not in "
+                    f"`agents.{sc.agent}.allowed_tools` {rules.allowed_tools!r}"
+                )
+        if rules.token_budget is not None and sc.kind is Kind.LLM:
+            with self.scheduler.lock:
+                tally = self.accounting.agents.get(sc.agent)
+                used = 0 if tally is None else tally.input_tokens + tally.output_tokens
+            if used >= rules.token_budget:
+                raise BudgetExceeded(
+                    f"agent {sc.agent!r} has used {used} tokens of its budget of "
+                    f"{rules.token_budget} (`agents.{sc.agent}.token_budget`); raise the budget "
+                    "to let it continue"
+                )
+
+    def _first_submit(self, sc: Syscall) -> None:
+        if sc.seq:
+            return
+        try:
+            self._check_access(sc)
+            for obs in self.observers:
+                hook = getattr(obs, "on_submit", None)
+                if hook is not None:
+                    hook(sc)
+        except BaseException as exc:
+            self._finish(sc, Status.FAILED, error=f"{type(exc).__name__}: {exc}", ran=False)
+            raise
+
+    def acquire(self, sc: Syscall) -> Lease:
+        """Block this thread until ``sc`` may run (submitting it, or re-queuing it for a retry)."""
+        self._first_submit(sc)
+        try:
+            waiter = self.scheduler.submit(sc, ThreadWaiter)
+        except KernelShutdown as exc:
+            self._finish(sc, Status.CANCELLED, error=str(exc), ran=False)
+            raise
+        if waiter is not None:
+            try:
+                error = waiter.wait()  # type: ignore[attr-defined]
+            except BaseException:
+                self._finish(
+                    sc, Status.CANCELLED, error="the waiting thread was interrupted", ran=False
+                )
+                raise
+            if error is not None:
+                raise error
+        return Lease(self, sc)
+
+    async def aacquire(self, sc: Syscall) -> Lease:
+        """Wait, without blocking the caller's event loop, until ``sc`` may run."""
+        self._first_submit(sc)
+        loop = asyncio.get_running_loop()
+        try:
+            waiter = self.scheduler.submit(sc, lambda: LoopWaiter(loop))
+        except KernelShutdown as exc:
+            self._finish(sc, Status.CANCELLED, error=str(exc), ran=False)
+            raise
+        if waiter is not None:
+            try:
+                await waiter.future  # type: ignore[attr-defined]
+            except asyncio.CancelledError:
+                self._finish(
+                    sc, Status.CANCELLED, error="the waiting task was cancelled", ran=False
+                )
+                raise
+        return Lease(self, sc)
+
+    def _finish(
+        self,
+        sc: Syscall,
+        status: Status,
+        *,
+        error: str | None = None,
+        ran: bool = True,
+        usage_known: bool = False,
+    ) -> None:
+        wake_with = SyscallCancelled(error or "cancelled") if status is Status.CANCELLED else None
+        if self.scheduler.finish(
+            sc, status, error=error, ran=ran, usage_known=usage_known, wake_with=wake_with
+        ):
+            for obs in self.observers:
+                hook = getattr(obs, "on_finish", None)
+                if hook is not None:
+                    try:
+                        hook(sc)
+                    except Exception:  # an observer's bug must not lose the caller's result
+                        pass
+
+    # -- gated calls with retries ---------------------------------------------------------------
+    def _retry(self, lease: Lease, exc: Exception, classify: Classifier) -> bool:
+        """Decide about a failed attempt: True to try again (already re-queued), else it ended."""
+        sc = lease.syscall
+        failure = classify(exc)
+        if failure.headers:
+            lease.observe(headers=failure.headers)
+        retry = self.config.retry
+        if failure.retryable and sc.retries < retry.max_retries and not self.scheduler.closed:
+            if failure.retry_after is not None:
+                delay = failure.retry_after
+            else:
+                delay = backoff_delay(
+                    sc.retries + 1, base=retry.base_delay, cap=retry.max_delay, rng=self._rng
+                )
+            pause = self.clock.now() + delay if failure.pause_core else None
+            self.scheduler.retry_later(sc, delay=delay, pause_core_until=pause)
+            sc.avoid_core = sc.core_name
+            return True
+        if failure.reason == "quota":
+            exc.add_note(
+                "aios: not retried: the provider reports the account's quota or spend limit is "
+                "exhausted; raise the limit with the provider, or route this model to another core."
+            )
+        elif failure.retryable:
+            exc.add_note(f"aios: gave up after {sc.retries} retries (`retry.max_retries`).")
+        lease.fail(exc)
+        return False
+
+    def call(
+        self,
+        sc: Syscall,
+        perform: Callable[[Lease], T],
+        *,
+        classify: Classifier = classify_generic,
+        outcome: Outcome | None = None,
+        hold: bool = False,
+    ) -> T:
+        """Admit ``sc``, run ``perform`` in this thread, retry what is retryable, end the syscall.
+
+        With ``hold=True`` (streams) a successful attempt leaves the lease running: ``perform``
+        must hand it to whatever ends it (``lease.bind`` + ``succeed``/``fail``/``cancel``).
+        """
+        while True:
+            lease = self.acquire(sc)
+            try:
+                with syscall_scope(sc.kind.value):
+                    result = perform(lease)
+            except Exception as exc:
+                if self._retry(lease, exc, classify):
+                    continue
+                raise
+            except BaseException:
+                lease.cancel("the caller was interrupted during the call")
+                raise
+            self._settle(lease, result, outcome, hold)
+            return result
+
+    async def acall(
+        self,
+        sc: Syscall,
+        perform: Callable[[Lease], Awaitable[T]],
+        *,
+        classify: Classifier = classify_generic,
+        outcome: Outcome | None = None,
+        hold: bool = False,
+    ) -> T:
+        """``call`` for coroutines: waiting never blocks the caller's loop; cancelling it cancels."""
+        while True:
+            lease = await self.aacquire(sc)
+            try:
+                with syscall_scope(sc.kind.value):
+                    result = await perform(lease)
+            except Exception as exc:
+                if self._retry(lease, exc, classify):
+                    continue
+                raise
+            except BaseException:
+                lease.cancel("the calling task was cancelled during the call")
+                raise
+            self._settle(lease, result, outcome, hold)
+            return result
+
+    @staticmethod
+    def _settle(lease: Lease, result: Any, outcome: Outcome | None, hold: bool) -> None:
+        usage, headers = outcome(result) if outcome is not None else (None, None)
+        if hold:
+            lease.observe(usage=usage, headers=headers)
+        else:
+            lease.succeed(usage=usage, headers=headers)
+
+    # -- tools ------------------------------------------------------------------------------------
+    def _tool_timeout(self, tool: str) -> float | None:
+        cfg = self.config.tools.get(tool, self.config.default_tool)
+        return cfg.timeout
+
+    def run_tool(
+        self,
+        tool: str,
+        fn: Callable[..., T],
+        /,
+        *args: Any,
+        framework: str = "",
+        agent: AgentIdentity | str | None = None,
+        group: str | None = None,
+        **kwargs: Any,
+    ) -> T:
+        """Run a sync tool once as a tool syscall (never retried: tools may have side effects)."""
+        sc = self.tool_syscall(tool, framework=framework, agent=agent, group=group)
+        lease = self.acquire(sc)
+        timeout = self._tool_timeout(tool)
+        try:
+            with syscall_scope("tool"):
+                if timeout is None:
+                    result = fn(*args, **kwargs)
+                else:
+                    result = _run_with_timeout(tool, timeout, fn, args, kwargs)
+        except Exception as exc:
+            lease.fail(exc)
+            raise
+        except BaseException:
+            lease.cancel("the caller was interrupted while the tool ran")
+            raise
+        lease.succeed()
+        return result
+
+    async def arun_tool(
+        self,
+        tool: str,
+        fn: Callable[[], Awaitable[T]],
+        /,
+        *,
+        framework: str = "",
+        agent: AgentIdentity | str | None = None,
+        group: str | None = None,
+    ) -> T:
+        """Await an async tool once as a tool syscall."""
+        sc = self.tool_syscall(tool, framework=framework, agent=agent, group=group)
+        lease = await self.aacquire(sc)
+        timeout = self._tool_timeout(tool)
+        try:
+            with syscall_scope("tool"):
+                if timeout is None:
+                    result = await fn()
+                else:
+                    try:
+                        result = await asyncio.wait_for(fn(), timeout)
+                    except TimeoutError:
+                        raise _tool_timeout_error(tool, timeout) from None
+        except Exception as exc:
+            lease.fail(exc)
+            raise
+        except BaseException:
+            lease.cancel("the calling task was cancelled while the tool ran")
+            raise
+        lease.succeed()
+        return result
+
+    # -- observation ------------------------------------------------------------------------------
+    def add_observer(self, observer: Any) -> None:
+        self.observers.append(observer)
+
+    def remove_observer(self, observer: Any) -> None:
+        if observer in self.observers:
+            self.observers.remove(observer)
+
+    def stats(self) -> dict[str, Any]:
+        snap = self.scheduler.snapshot()
+        with self.scheduler.lock:
+            snap["agents"] = {n: t.to_dict() for n, t in sorted(self.accounting.agents.items())}
+            snap["by_status"] = dict(self.accounting.by_status)
+        snap["policy_name"] = self.policy.name
+        return snap
+
+    def report(self) -> dict[str, Any]:
+        with self.scheduler.lock:
+            out = self.accounting.report()
+        out["policy"] = self.policy.name
+        return out
+
+    # -- lifetime -----------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return not self._stopped
+
+    def shutdown(self, timeout: float = 2.0) -> None:
+        """Cancel everything queued, wake every waiter, stop the timer thread. Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for sc in self.scheduler.close():
+            for obs in self.observers:
+                hook = getattr(obs, "on_finish", None)
+                if hook is not None:
+                    with contextlib.suppress(Exception):
+                        hook(sc)
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<aios Kernel {state} policy={self.policy.name} {self.scheduler!r}>"
+
+
+def _tool_timeout_error(tool: str, timeout: float) -> ToolTimeout:
+    return ToolTimeout(
+        f"tool {tool!r} ran longer than its timeout of {timeout:g}s; raise "
+        f"`tools.{tool}.timeout` (or `default_tool.timeout`) in the aios config"
+    )
+
+
+def _run_with_timeout(
+    tool: str,
+    timeout: float,
+    fn: Callable[..., T],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+) -> T:
+    """Run ``fn`` in a helper thread (with this context) and stop waiting after ``timeout``.
+
+    Python cannot kill a thread: on timeout the tool keeps running in the background, and its
+    result is dropped. It is never started a second time.
+    """
+    import contextvars
+
+    ctx = contextvars.copy_context()
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            box["result"] = ctx.run(fn, *args, **kwargs)
+        except BaseException as exc:
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name=f"aios-tool-{tool}", daemon=True).start()
+    if not done.wait(timeout):
+        raise _tool_timeout_error(tool, timeout)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]  # type: ignore[no-any-return]

@@ -1,0 +1,175 @@
+"""What a scheduling policy is: it orders queued syscalls; admission decides whether one may start."""
+
+from __future__ import annotations
+
+import bisect
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from aios.kernel.syscall import Syscall
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    """Knobs shared by the built-in policies (from the kernel config)."""
+
+    #: Priority units a queued syscall gains per second of waiting (``priority``).
+    aging_rate: float = 1.0
+    #: Per-agent weights (``fair``): an agent of weight 2 is owed twice the tokens.
+    weights: dict[str, float] = field(default_factory=dict)
+    #: Cost of an input and an output token in the virtual token counter (``fair``).
+    input_token_weight: float = 1.0
+    output_token_weight: float = 2.0
+    #: Attained service in seconds where the second level of ``las`` starts; each next
+    #: level starts at twice the previous threshold. ``0`` makes it pure least-attained-service.
+    las_first_level_s: float = 1.0
+
+
+class Policy(ABC):
+    """Orders queued syscalls. Methods are called with the scheduler's lock held."""
+
+    name: ClassVar[str]
+
+    def __init__(self, options: PolicyOptions | None = None) -> None:
+        self.options = options or PolicyOptions()
+
+    @abstractmethod
+    def push(self, sc: Syscall) -> None:
+        """Add a syscall (new, or re-queued for a retry)."""
+
+    @abstractmethod
+    def remove(self, sc: Syscall) -> None:
+        """Take out a syscall that is queued (it was admitted or cancelled)."""
+
+    @abstractmethod
+    def ordered(self) -> Iterator[Syscall]:
+        """Queued syscalls, the one to run first first. Consumers usually stop after a few."""
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    def on_dispatch(self, sc: Syscall, now: float) -> None:  # noqa: B027 - optional hook
+        """A syscall was admitted (it was removed just before)."""
+
+    def on_finish(self, sc: Syscall, now: float) -> None:  # noqa: B027 - optional hook
+        """A running syscall ended (or gave back its slot before a retry)."""
+
+    def describe(self) -> dict[str, Any]:
+        """Policy state for ``Kernel.stats()``."""
+        return {"name": self.name, "queued": len(self)}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} queued={len(self)}>"
+
+
+class SortedQueue:
+    """Syscalls kept sorted by a key fixed while they are queued (appends are O(1) in the usual case)."""
+
+    __slots__ = ("_items", "_key", "_keys")
+
+    def __init__(self, key: Callable[[Syscall], Any]) -> None:
+        self._key = key
+        self._keys: list[Any] = []
+        self._items: list[Syscall] = []
+
+    def push(self, sc: Syscall) -> None:
+        k = (self._key(sc), sc.seq)
+        if not self._keys or k >= self._keys[-1]:
+            self._keys.append(k)
+            self._items.append(sc)
+        else:
+            i = bisect.bisect_right(self._keys, k)
+            self._keys.insert(i, k)
+            self._items.insert(i, sc)
+
+    def remove(self, sc: Syscall) -> bool:
+        k = (self._key(sc), sc.seq)
+        i = bisect.bisect_left(self._keys, k)
+        while i < len(self._items) and self._keys[i] == k:
+            if self._items[i] is sc:
+                del self._keys[i]
+                del self._items[i]
+                return True
+            i += 1
+        return False
+
+    def first(self) -> Syscall | None:
+        return self._items[0] if self._items else None
+
+    def __iter__(self) -> Iterator[Syscall]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+
+def by_seq(sc: Syscall) -> int:
+    return sc.seq
+
+
+T = TypeVar("T")
+
+
+def lazy_sorted(items: Iterable[T], key: Callable[[T], Any]) -> Iterator[T]:
+    """Yield the smallest item in O(n); sort the rest only if the consumer asks for more."""
+    pool = list(items)
+    if not pool:
+        return
+    head = min(pool, key=key)
+    yield head
+    pool.remove(head)
+    pool.sort(key=key)
+    yield from pool
+
+
+class AgentQueues(Policy):
+    """Shared machinery of the policies that pick an agent first, then its oldest syscall."""
+
+    def __init__(self, options: PolicyOptions | None = None) -> None:
+        super().__init__(options)
+        self.queues: dict[str, SortedQueue] = {}
+        self._count = 0
+
+    def key_of(self, sc: Syscall) -> str:
+        return sc.agent
+
+    def push(self, sc: Syscall) -> None:
+        k = self.key_of(sc)
+        q = self.queues.get(k)
+        if q is None:
+            self.on_active(k)
+            q = self.queues[k] = SortedQueue(by_seq)
+        q.push(sc)
+        self._count += 1
+
+    def remove(self, sc: Syscall) -> None:
+        k = self.key_of(sc)
+        q = self.queues.get(k)
+        if q is not None and q.remove(sc):
+            self._count -= 1
+            if not q:
+                del self.queues[k]
+                self.on_idle(k)
+
+    def on_active(self, key: str) -> None:
+        """``key`` had nothing queued and now has."""
+
+    def on_idle(self, key: str) -> None:
+        """``key`` has nothing queued any more."""
+
+    def __len__(self) -> int:
+        return self._count
+
+    def ordered_keys(self) -> Iterator[str]:
+        raise NotImplementedError
+
+    def ordered(self) -> Iterator[Syscall]:
+        for k in self.ordered_keys():
+            q = self.queues.get(k)
+            if q is not None:
+                yield from q

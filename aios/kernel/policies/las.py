@@ -1,0 +1,55 @@
+"""Least attained service per agent, in levels (after Autellix's program-level scheduler)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from aios.kernel.policies.base import AgentQueues, lazy_sorted
+from aios.kernel.syscall import Syscall
+
+
+class LasPolicy(AgentQueues):
+    """The agent that has had the least service goes first.
+
+    Service is the seconds an agent's calls have spent running. Agents are grouped into levels
+    (level 0 below ``las_first_level_s``, each next level starting at twice the previous
+    threshold); within a level the agent that arrived first goes first. Levels let agents that
+    started first keep going, which is what cuts mean completion time when equal agents share a
+    few slots, while a long agent still falls behind short ones, approximating
+    shortest-remaining-first without knowing any lengths.
+    """
+
+    name = "las"
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.attained: dict[str, float] = {}
+        self._arrival: dict[str, int] = {}
+
+    def on_active(self, key: str) -> None:
+        self._arrival.setdefault(key, len(self._arrival))
+
+    def level(self, key: str) -> float:
+        served = self.attained.get(key, 0.0)
+        first = self.options.las_first_level_s
+        if first <= 0:
+            return served
+        if served < first:
+            return 0
+        return 1 + math.floor(math.log2(served / first))
+
+    def on_finish(self, sc: Syscall, now: float) -> None:
+        if sc.started_at is not None:
+            k = self.key_of(sc)
+            self.attained[k] = self.attained.get(k, 0.0) + max(0.0, now - sc.started_at)
+
+    def ordered(self) -> Iterator[Syscall]:
+        for k in lazy_sorted(self.queues, key=lambda k: (self.level(k), self._arrival[k])):
+            q = self.queues.get(k)
+            if q is not None:
+                yield from q
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "attained_s": dict(self.attained)}

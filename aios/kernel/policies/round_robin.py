@@ -1,0 +1,42 @@
+"""Round-robin across agents: each agent with work gets a turn before any gets a second."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from aios.kernel.policies.base import AgentQueues
+from aios.kernel.syscall import Syscall
+
+
+class RoundRobinPolicy(AgentQueues):
+    """Agents take turns; an agent served goes to the back of the ring."""
+
+    name = "round-robin"
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._ring: dict[str, None] = {}
+
+    def on_active(self, key: str) -> None:
+        self._ring.setdefault(key, None)
+
+    def on_idle(self, key: str) -> None:
+        self._ring.pop(key, None)
+
+    def on_dispatch(self, sc: Syscall, now: float) -> None:
+        k = self.key_of(sc)
+        if k in self._ring:
+            del self._ring[k]
+            self._ring[k] = None
+
+    def ordered(self) -> Iterator[Syscall]:
+        # The heads of every agent in ring order come first, then every agent's second, and so on.
+        iters = [iter(self.queues[k]) for k in self._ring if k in self.queues]
+        while iters:
+            alive = []
+            for it in iters:
+                sc = next(it, None)
+                if sc is not None:
+                    alive.append(it)
+                    yield sc
+            iters = alive

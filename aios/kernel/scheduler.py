@@ -1,0 +1,291 @@
+"""The scheduler core: a policy orders the queue, admission checks cores, waiters get woken.
+
+Invariants (tested directly in tests/kernel/test_scheduler_properties.py):
+- work-conserving: after every operation, no queued syscall could be admitted right now;
+- every syscall ends ``done``, ``failed`` or ``cancelled``, and its waiter is woken exactly once;
+- a core's slots and buckets return to full once nothing runs and time has passed.
+
+All state sits behind one lock, so sync callers on any thread and tasks on any event loop can
+submit and finish without hopping threads: an uncontended admission costs a few microseconds.
+Timers (rate buckets refilling, cool-downs, retry backoff) are armed through ``arm_timer``, which
+the kernel backs with its own event loop; tests drive ``poke()`` with a manual clock instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from aios.errors import KernelShutdown
+from aios.kernel.clock import Clock
+from aios.kernel.cores import Core, CoreSpec
+from aios.kernel.policies import Policy
+from aios.kernel.syscall import Status, Syscall
+from aios.kernel.waiters import Waiter
+
+FinalHook = Callable[[Syscall], None]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        policy: Policy,
+        clock: Clock,
+        *,
+        on_final: FinalHook | None = None,
+        arm_timer: Callable[[float], None] | None = None,
+    ) -> None:
+        self.policy = policy
+        self.clock = clock
+        self.cores: dict[str, Core] = {}
+        self.running: set[Syscall] = set()
+        self._lock = threading.Lock()
+        self._seq = itertools.count(1)
+        self._on_final = on_final
+        self._arm_timer = arm_timer
+        self._armed_at = math.inf
+        self._closed = False
+
+    # -- cores ---------------------------------------------------------------------------------
+    def add_core(self, spec: CoreSpec) -> Core:
+        with self._lock:
+            core = self.cores.get(spec.name)
+            if core is None:
+                core = self.cores[spec.name] = Core(spec, now=self.clock.now())
+            return core
+
+    def core(self, name: str) -> Core | None:
+        return self.cores.get(name)
+
+    def learn(self, core_name: str, headers: Any) -> None:
+        with self._lock:
+            core = self.cores.get(core_name)
+            if core is not None:
+                core.learn(headers, self.clock.now())
+
+    # -- submission ----------------------------------------------------------------------------
+    def submit(self, sc: Syscall, make_waiter: Callable[[], Waiter]) -> Waiter | None:
+        """Queue ``sc`` (new, or running and asking for a retry). ``None`` means it runs now."""
+        with self._lock:
+            if self._closed:
+                raise KernelShutdown("the aios kernel has shut down; no new calls are accepted")
+            now = self.clock.now()
+            if sc.status is Status.RUNNING:
+                self._give_back(sc, now, ran=False)
+            elif sc.status.final:
+                raise ValueError(f"{sc!r} has already ended; it cannot be queued again")
+            if not sc.seq:
+                sc.seq = next(self._seq)
+            sc.status = Status.QUEUED
+            sc.queued_at = now
+            self.policy.push(sc)
+            woken = self._dispatch(now)
+            waiter = None
+            if sc.status is Status.QUEUED:
+                waiter = sc.waiter = make_waiter()
+        self._wake(woken, skip=sc)
+        return waiter
+
+    def retry_later(self, sc: Syscall, *, delay: float, pause_core_until: float | None) -> None:
+        """Before a retry: pause the core the call failed on (429/529), and set the backoff."""
+        with self._lock:
+            now = self.clock.now()
+            sc.not_before = now + max(0.0, delay)
+            if pause_core_until is not None and sc.core is not None:
+                sc.core.pause(pause_core_until)
+            sc.retries += 1
+
+    # -- ending --------------------------------------------------------------------------------
+    def finish(
+        self,
+        sc: Syscall,
+        status: Status,
+        *,
+        error: str | None = None,
+        ran: bool = True,
+        usage_known: bool = False,
+        wake_with: BaseException | None = None,
+    ) -> bool:
+        """End ``sc`` (idempotent: only the first call counts). Returns whether this call ended it."""
+        if not status.final:
+            raise ValueError(f"finish() needs a final status, not {status.value!r}")
+        with self._lock:
+            if sc.status.final:
+                return False
+            now = self.clock.now()
+            waiter = None
+            if sc.status is Status.RUNNING:
+                self._give_back(sc, now, ran=ran, usage_known=usage_known)
+            else:
+                self.policy.remove(sc)
+                sc.waited_s += now - sc.queued_at
+                waiter = sc.waiter
+            sc.status = status
+            sc.error = error
+            sc.finished_at = now
+            sc.waiter = None
+            woken = self._dispatch(now)
+            if self._on_final is not None:
+                self._on_final(sc)
+        if waiter is not None:
+            waiter.wake(wake_with or KernelShutdown(error or "the syscall ended before it ran"))
+        self._wake(woken)
+        return True
+
+    def _give_back(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool = False) -> None:
+        core = sc.core
+        if core is not None:
+            core.release(sc, now, ran=ran, usage_known=usage_known)
+        self.running.discard(sc)
+        attempt = sc.extra.pop("attempt_started_at", None)
+        if attempt is not None:
+            sc.service_s += now - attempt
+        self.policy.on_finish(sc, now)
+        sc.core = None
+
+    # -- dispatch ------------------------------------------------------------------------------
+    def poke(self) -> None:
+        """Admit whatever can run now (timers call this when a bucket or cool-down allows)."""
+        with self._lock:
+            self._armed_at = math.inf
+            woken = self._dispatch(self.clock.now())
+        self._wake(woken)
+
+    def _dispatch(self, now: float) -> list[Syscall]:
+        admitted: list[Syscall] = []
+        if self._closed:
+            return admitted
+        wake_at = math.inf
+        while len(self.policy):
+            chosen, wake_at = self._choose(now, wake_at)
+            if chosen is None:
+                break
+            sc, core = chosen
+            self.policy.remove(sc)
+            self._admit(sc, core, now)
+            self.policy.on_dispatch(sc, now)
+            admitted.append(sc)
+        if wake_at < self._armed_at and wake_at < math.inf and self._arm_timer is not None:
+            self._armed_at = wake_at
+            self._arm_timer(wake_at)
+        return admitted
+
+    def _choose(self, now: float, wake_at: float) -> tuple[tuple[Syscall, Core] | None, float]:
+        # Per pass, a core's own state (slots, cool-down, request bucket) is looked at once.
+        closed: dict[str, float] = {}
+        token_blocked: dict[str, float] = {}
+        any_open = False
+        for name, core in self.cores.items():
+            until = core.open_until(now)
+            if until:
+                closed[name] = until
+                wake_at = min(wake_at, until)
+            else:
+                any_open = True
+        if not any_open:
+            return None, wake_at
+        for sc in self.policy.ordered():
+            if sc.not_before > now:
+                wake_at = min(wake_at, sc.not_before)
+                continue
+            for name in self._candidates(sc):
+                if name in closed:
+                    continue
+                core = self.cores.get(name)
+                if core is None:
+                    continue
+                size = sc.est_input_tokens + sc.est_output_tokens
+                if size >= token_blocked.get(name, math.inf):
+                    continue
+                t = core.wait_for(sc, now)
+                if not t:
+                    return (sc, core), wake_at
+                wake_at = min(wake_at, t)
+                token_blocked[name] = min(size, token_blocked.get(name, math.inf))
+        return None, wake_at
+
+    @staticmethod
+    def _candidates(sc: Syscall) -> Iterable[str]:
+        if sc.avoid_core is None or len(sc.candidates) < 2:
+            return sc.candidates
+        # After a failure on one core, try the others first, that one last.
+        return [c for c in sc.candidates if c != sc.avoid_core] + [sc.avoid_core]
+
+    def _admit(self, sc: Syscall, core: Core, now: float) -> None:
+        core.reserve(sc, now)
+        sc.status = Status.RUNNING
+        sc.core = core
+        sc.core_name = core.name
+        sc.waited_s += now - sc.queued_at
+        if sc.started_at is None:
+            sc.started_at = now
+        sc.extra["attempt_started_at"] = now
+        self.running.add(sc)
+
+    @staticmethod
+    def _wake(woken: list[Syscall], skip: Syscall | None = None) -> None:
+        for sc in woken:
+            if sc is skip:
+                continue
+            waiter, sc.waiter = sc.waiter, None
+            if waiter is not None:
+                waiter.wake(None)
+
+    # -- shutdown and inspection -----------------------------------------------------------------
+    def close(self) -> list[Syscall]:
+        """Refuse new work and cancel everything queued; running syscalls end as their callers finish."""
+        with self._lock:
+            self._closed = True
+            queued = list(self.policy.ordered())
+        for sc in queued:
+            self.finish(
+                sc,
+                Status.CANCELLED,
+                error="the aios kernel shut down before this call could run",
+                ran=False,
+            )
+        return queued
+
+    @property
+    def lock(self) -> threading.Lock:
+        """Held while reading state that finishing syscalls change (accounting)."""
+        return self._lock
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            now = self.clock.now()
+            return {
+                "queued": len(self.policy),
+                "running": len(self.running),
+                "policy": self.policy.describe(),
+                "cores": {name: core.describe(now) for name, core in self.cores.items()},
+            }
+
+    def admissible_now(self) -> list[Syscall]:
+        """Queued syscalls that could start right now (empty whenever the invariant holds)."""
+        with self._lock:
+            now = self.clock.now()
+            found = []
+            for sc in self.policy.ordered():
+                if sc.not_before > now:
+                    continue
+                for name in sc.candidates:
+                    core = self.cores.get(name)
+                    if core is not None and not core.wait_for(sc, now):
+                        found.append(sc)
+                        break
+            return found
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return (
+            f"<Scheduler {self.policy.name} {state} queued={len(self.policy)} "
+            f"running={len(self.running)} cores={len(self.cores)}>"
+        )

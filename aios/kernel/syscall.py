@@ -1,0 +1,110 @@
+"""The syscall record: one LLM call or tool call of one agent, from submission to its final status."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aios.kernel.cores import Core
+    from aios.kernel.waiters import Waiter
+
+
+class Kind(StrEnum):
+    LLM = "llm"
+    TOOL = "tool"
+    MEMORY = "memory"
+    STORAGE = "storage"
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        return self in _FINAL
+
+
+_FINAL = frozenset({Status.DONE, Status.FAILED, Status.CANCELLED})
+_ids = itertools.count(1)
+
+
+@dataclass(eq=False, slots=True)
+class Syscall:
+    """What the kernel knows of one call. Times are monotonic seconds (see ``Clock``)."""
+
+    kind: Kind
+    agent: str
+    created_at: float
+    framework: str = ""
+    model: str | None = None
+    tool: str | None = None
+    priority: int = 0
+    group: str | None = None
+    #: Estimated tokens charged at admission: prompt tokens and the output allowance.
+    est_input_tokens: int = 0
+    est_output_tokens: int = 0
+    #: Core names in order of preference (the route's core, then its fallbacks).
+    candidates: tuple[str, ...] = ()
+    stream: bool = False
+    id: int = field(default_factory=lambda: next(_ids))
+    status: Status = Status.QUEUED
+    started_at: float | None = None
+    finished_at: float | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    retries: int = 0
+    error: str | None = None
+    #: The core the syscall holds while running (``None`` when queued or final).
+    core: Core | None = None
+    #: Name of the last core the syscall ran on, kept for the report.
+    core_name: str | None = None
+    #: Earliest time a retry may be admitted (backoff).
+    not_before: float = 0.0
+    #: Total seconds spent queued, across retries.
+    waited_s: float = 0.0
+    #: Seconds spent running, across retries.
+    service_s: float = 0.0
+    queued_at: float = 0.0
+    seq: int = 0
+    waiter: Waiter | None = None
+    avoid_core: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def turnaround_s(self) -> float | None:
+        return None if self.finished_at is None else self.finished_at - self.created_at
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON-able form used in ``Kernel.report()``."""
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "agent": self.agent,
+            "group": self.group,
+            "framework": self.framework,
+            "model": self.model,
+            "tool": self.tool,
+            "core": self.core_name,
+            "priority": self.priority,
+            "status": self.status.value,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "waiting_s": self.waited_s,
+            "turnaround_s": self.turnaround_s,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "retries": self.retries,
+            "error": self.error,
+        }
+
+    def __repr__(self) -> str:
+        what = self.model if self.kind is Kind.LLM else self.tool
+        return f"<Syscall #{self.id} {self.kind.value} {what!r} agent={self.agent!r} {self.status.value}>"

@@ -1,0 +1,78 @@
+"""The one kernel of this process: booted on first use, shut down at exit, reset after fork."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from typing import Any
+
+from aios.config import KernelConfig, load_config
+from aios.errors import KernelError
+from aios.kernel.kernel import Kernel
+
+_lock = threading.Lock()
+_kernel: Kernel | None = None
+
+
+def boot(config: KernelConfig | None = None, **overrides: Any) -> Kernel:
+    """Start the kernel with ``config`` (default: the config file and ``AIOS_*`` environment).
+
+    Keyword overrides set top-level config keys (``boot(policy="fair", max_concurrency=4)``).
+    Booting while a kernel runs is an error: call ``aios.shutdown()`` first.
+    """
+    global _kernel
+    with _lock:
+        if _kernel is not None and _kernel.running:
+            raise KernelError(
+                "the aios kernel is already running; call aios.shutdown() before booting another"
+            )
+        if config is None:
+            config = load_config(overrides=overrides)
+        elif overrides:
+            config = KernelConfig.model_validate({**config.model_dump(), **overrides})
+        _kernel = Kernel(config)
+        return _kernel
+
+
+def kernel() -> Kernel:
+    """The running kernel, booted from the configuration on first use."""
+    k = _kernel
+    if k is not None and k.running:
+        return k
+    with _lock:
+        if _kernel is None or not _kernel.running:
+            return _boot_default()
+        return _kernel
+
+
+def _boot_default() -> Kernel:
+    global _kernel
+    _kernel = Kernel(load_config())
+    return _kernel
+
+
+def current() -> Kernel | None:
+    """The running kernel, or ``None`` (never boots one)."""
+    k = _kernel
+    return k if k is not None and k.running else None
+
+
+def shutdown() -> None:
+    """Stop the kernel: queued calls are cancelled and every waiter is woken. Safe to call twice."""
+    global _kernel
+    with _lock:
+        k, _kernel = _kernel, None
+    if k is not None:
+        k.shutdown()
+
+
+def _forget_after_fork() -> None:
+    # The child has no kernel thread; it boots its own kernel on first use.
+    global _kernel, _lock
+    _kernel = None
+    _lock = threading.Lock()
+
+
+atexit.register(shutdown)
+os.register_at_fork(after_in_child=_forget_after_fork)

@@ -22,6 +22,7 @@ from aios.errors import (
     ToolTimeout,
     UnknownFrameworkError,
 )
+from aios.adapters.patching import patch, patched, unpatch
 from aios.kernel.context import agent
 from aios.runtime import boot, kernel, shutdown
 
@@ -43,5 +44,8 @@ __all__ = [
     "boot",
     "kernel",
     "load_config",
+    "patch",
+    "patched",
     "shutdown",
+    "unpatch",
 ]

@@ -31,8 +31,17 @@ def boot(config: KernelConfig | None = None, **overrides: Any) -> Kernel:
             config = load_config(overrides=overrides)
         elif overrides:
             config = KernelConfig.model_validate({**config.model_dump(), **overrides})
-        _kernel = Kernel(config)
+        _kernel = _start(config)
         return _kernel
+
+
+def _start(config: KernelConfig) -> Kernel:
+    from aios.adapters.plugins import plugins  # the kernel itself never imports adapters
+
+    k = Kernel(config)
+    for observer in plugins().observers(k):
+        k.add_observer(observer)
+    return k
 
 
 def kernel() -> Kernel:
@@ -48,7 +57,7 @@ def kernel() -> Kernel:
 
 def _boot_default() -> Kernel:
     global _kernel
-    _kernel = Kernel(load_config())
+    _kernel = _start(load_config())
     return _kernel
 
 

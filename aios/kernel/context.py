@@ -118,3 +118,13 @@ def suppressed() -> Iterator[None]:
     """Code in here is not intercepted by any adapter."""
     with syscall_scope("suppressed"):
         yield
+
+
+@contextmanager
+def acting_as(identity: AgentIdentity) -> Iterator[AgentIdentity]:
+    """Attribute calls in this block to ``identity`` (adapters use it to name framework agents)."""
+    token = _current.set(identity)
+    try:
+        yield identity
+    finally:
+        _current.reset(token)

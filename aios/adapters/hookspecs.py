@@ -1,0 +1,51 @@
+"""The hooks an aios plugin may implement. Every hook is named ``aios_*``.
+
+A plugin is a module or object with functions marked ``@aios.adapters.hookimpl``, registered
+through the entry-point group ``aios`` (or listed in ``DEFAULT_PLUGINS`` for the built-ins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from aios.adapters.base import Adapter
+    from aios.kernel.kernel import Kernel
+    from aios.kernel.policies import Policy
+
+hookspec = pluggy.HookspecMarker("aios")
+hookimpl = pluggy.HookimplMarker("aios")
+
+
+@hookspec
+def aios_register_adapters(register: Callable[[Adapter], None]) -> None:
+    """Register framework adapters.
+
+    :param register: call it once for each :class:`aios.adapters.Adapter` instance the plugin
+        provides. It checks the adapter (a unique ``name``, a ``distribution``, a valid
+        ``supported`` range) and names the plugin in the error when something is wrong.
+    """
+
+
+@hookspec
+def aios_register_policies(register: Callable[[type[Policy]], None]) -> None:
+    """Register scheduling policies, selectable by their ``name`` in the config key ``policy``.
+
+    :param register: call it with each :class:`aios.kernel.Policy` subclass.
+    """
+
+
+@hookspec
+def aios_syscall_observer(kernel: Kernel) -> Any:
+    """Return an object that sees every syscall of ``kernel``, or ``None``.
+
+    The object may define ``on_submit(syscall)``, called before a syscall is queued (raise
+    :class:`aios.AccessDenied` there to refuse it: quotas, access rules), and
+    ``on_finish(syscall)``, called once when it ends done, failed or cancelled, with its timings,
+    tokens and error (tracing, metrics). Together they bracket each syscall.
+
+    :param kernel: the kernel being booted.
+    """

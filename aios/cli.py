@@ -1,0 +1,52 @@
+"""The ``aios`` command. Each subcommand lives in a module of its own; this file only assembles them."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from aios._version import __version__
+
+app = typer.Typer(
+    name="aios",
+    help="An operating system for LLM agents: schedule, limit and account every LLM and tool call.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the aios version."""
+    typer.echo(__version__)
+
+
+@app.command("config")
+def show_config(
+    config: str | None = typer.Option(None, "--config", help="Config file (default: aios.toml, pyproject, $AIOS_CONFIG)."),
+) -> None:
+    """Print the effective configuration as JSON (file + AIOS_* environment + defaults)."""
+    from aios.config import load_config
+    from aios.errors import ConfigError
+
+    try:
+        cfg = load_config(config)
+    except ConfigError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(cfg.model_dump(mode="json"), indent=2))
+
+
+def _register() -> None:
+    from aios.demo.cli import demo
+
+    app.command("demo")(demo)
+
+
+_register()
+
+
+def main() -> None:
+    app()

@@ -41,9 +41,11 @@ class LasPolicy(AgentQueues):
         return 1 + math.floor(math.log2(served / first))
 
     def on_finish(self, sc: Syscall, now: float) -> None:
-        if sc.started_at is not None:
+        # Only this attempt's running time: a retry's backoff and queueing are not service.
+        start = sc.extra.get("attempt_started_at", sc.started_at)
+        if start is not None:
             k = self.key_of(sc)
-            self.attained[k] = self.attained.get(k, 0.0) + max(0.0, now - sc.started_at)
+            self.attained[k] = self.attained.get(k, 0.0) + max(0.0, now - start)
 
     def ordered(self) -> Iterator[Syscall]:
         for k in lazy_sorted(self.queues, key=lambda k: (self.level(k), self._arrival[k])):

@@ -1,0 +1,252 @@
+"""Rate buckets, core admission and limits learned from provider headers, on a manual clock."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from aios.kernel.buckets import TokenBucket
+from aios.kernel.clock import ManualClock
+from aios.kernel.cores import Core, CoreSpec, parse_duration
+from aios.kernel.syscall import Kind, Syscall
+
+
+def sc(est_in: int = 0, est_out: int = 0) -> Syscall:
+    return Syscall(
+        kind=Kind.LLM, agent="a", created_at=0.0, est_input_tokens=est_in, est_output_tokens=est_out
+    )
+
+
+# -- TokenBucket ------------------------------------------------------------------------------------
+
+
+def test_bucket_refills_continuously() -> None:
+    clock = ManualClock()
+    b = TokenBucket(60, period=60.0, now=clock.now())  # one unit a second
+    assert b.rate == 1.0
+    b.take(60, clock.now())
+    assert b.available(clock.now()) == 0
+    clock.advance(0.5)
+    assert b.available(clock.now()) == pytest.approx(0.5)
+    clock.advance(10)
+    assert b.available(clock.now()) == pytest.approx(10.5)
+    clock.advance(1000)
+    assert b.available(clock.now()) == 60  # never above capacity
+
+
+def test_bucket_can_take_and_time_until() -> None:
+    clock = ManualClock(100.0)
+    b = TokenBucket(120, period=60.0, now=clock.now())  # two units a second
+    assert b.time_until(120, clock.now()) == 0
+    b.take(100, clock.now())
+    assert b.can_take(20, clock.now())
+    assert not b.can_take(21, clock.now())
+    assert b.time_until(30, clock.now()) == pytest.approx(5.0)
+    clock.advance(5.0)
+    assert b.can_take(30, clock.now())
+    assert b.time_until(30, clock.now()) == 0
+
+
+def test_bucket_oversized_request_waits_for_a_full_bucket_only() -> None:
+    b = TokenBucket(100, period=10.0, now=0.0)
+    assert b.can_take(500, 0.0)  # more than capacity: admitted when the bucket is full
+    b.take(500, 0.0)
+    assert b.available(0.0) == -400  # it can go negative like the provider's counter
+    assert b.time_until(500, 0.0) == pytest.approx(50.0)  # back to full: 500 units at 10/s
+
+
+def test_bucket_give_is_capped_and_resize_keeps_used() -> None:
+    b = TokenBucket(100, now=0.0)
+    b.take(30, 0.0)
+    b.give(50, 0.0)
+    assert b.available(0.0) == 100
+    b.take(40, 0.0)
+    b.resize(200, 0.0)
+    assert (b.capacity, b.available(0.0)) == (200, 160)
+    b.observe_remaining(150, 0.0)  # the provider says fewer are left: trust it
+    assert b.available(0.0) == 150
+    b.observe_remaining(190, 0.0)  # more left than we think: keep ours
+    assert b.available(0.0) == 150
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_bucket_rejects_bad_shapes(bad: float) -> None:
+    with pytest.raises(ValueError, match="capacity"):
+        TokenBucket(bad)
+    with pytest.raises(ValueError, match="period"):
+        TokenBucket(10, period=bad)
+
+
+def test_manual_clock_cannot_go_back() -> None:
+    clock = ManualClock(5.0)
+    assert clock.advance(1.5) == 6.5
+    with pytest.raises(ValueError, match="cannot go back"):
+        clock.advance(-1)
+
+
+# -- parse_duration -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("1s", 1.0),
+        ("6m0s", 360.0),
+        ("12ms", 0.012),
+        ("0.5s", 0.5),
+        ("1h2m3s", 3723.0),
+        ("2m30.5s", 150.5),
+        ("7", 7.0),
+        (" 3s ", 3.0),
+    ],
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "5x", "1s garbage", "s"])
+def test_parse_duration_rejects_garbage(text: str) -> None:
+    assert parse_duration(text) is None
+
+
+# -- Core admission ------------------------------------------------------------------------------------
+
+
+def test_core_slots() -> None:
+    core = Core(CoreSpec("c", api="openai", max_concurrency=2))
+    a, b, c = sc(), sc(), sc()
+    core.reserve(a, 0.0)
+    assert core.wait_for(b, 0.0) == 0
+    core.reserve(b, 0.0)
+    assert core.open_until(0.0) == math.inf  # only a release can open it
+    assert core.wait_for(c, 0.0) == math.inf
+    core.release(a, 0.0, ran=True, usage_known=False)
+    assert core.wait_for(c, 0.0) == 0
+    assert core.in_use == 1
+
+
+def test_core_request_and_token_buckets_pace_admission() -> None:
+    clock = ManualClock()
+    core = Core(CoreSpec("c", api="openai", rpm=60, tpm=600), now=clock.now())
+    big = sc(est_in=500, est_out=100)
+    core.reserve(big, clock.now())
+    nxt = sc(est_in=50, est_out=10)
+    # tokens: 0 left, 60 needed at 10/s -> 6 s; requests: 59 left.
+    assert core.wait_for(nxt, clock.now()) == pytest.approx(6.0)
+    clock.advance(6.0)
+    assert core.wait_for(nxt, clock.now()) == 0
+
+
+def test_core_cooldown() -> None:
+    core = Core(CoreSpec("c", api="openai"))
+    core.pause(5.0)
+    core.pause(3.0)  # an earlier end never shortens a pause
+    assert core.open_until(1.0) == 5.0
+    assert core.wait_for(sc(), 1.0) == 5.0
+    assert core.open_until(5.0) == 0
+    assert core.paused == 1
+
+
+def test_core_release_refunds_or_settles() -> None:
+    core = Core(CoreSpec("c", api="openai", rpm=10, tpm=1000, input_tpm=1000, output_tpm=1000))
+    never_ran = sc(est_in=100, est_out=200)
+    core.reserve(never_ran, 0.0)
+    core.release(never_ran, 0.0, ran=False, usage_known=False)
+    assert {n: b.available(0.0) for n, b in core.buckets.items()} == {
+        "requests": 10,
+        "tokens": 1000,
+        "input_tokens": 1000,
+        "output_tokens": 1000,
+    }
+    ran = sc(est_in=100, est_out=200)
+    core.reserve(ran, 0.0)
+    ran.input_tokens, ran.output_tokens = 120, 30  # real usage: more input, less output
+    core.release(ran, 0.0, ran=True, usage_known=True)
+    assert {n: b.available(0.0) for n, b in core.buckets.items()} == {
+        "requests": 9,
+        "tokens": 850,
+        "input_tokens": 880,
+        "output_tokens": 970,
+    }
+    unknown = sc(est_in=100, est_out=200)
+    core.reserve(unknown, 0.0)
+    core.release(unknown, 0.0, ran=True, usage_known=False)  # the estimate stands
+    assert core.buckets["tokens"].available(0.0) == 550
+    assert core.in_use == 0
+
+
+# -- learning limits from headers -----------------------------------------------------------------------
+
+
+def test_learn_openai_headers() -> None:
+    core = Core(CoreSpec("c", api="openai"))
+    core.learn(
+        {
+            "X-RateLimit-Limit-Requests": "500",
+            "x-ratelimit-remaining-requests": "499",
+            "x-ratelimit-reset-requests": "120ms",
+            "x-ratelimit-limit-tokens": "30000",
+            "x-ratelimit-remaining-tokens": "29000",
+            "x-ratelimit-reset-tokens": "2s",
+        },
+        0.0,
+    )
+    assert core.learned == {"requests", "tokens"}
+    assert core.buckets["requests"].capacity == 500
+    assert core.buckets["requests"].available(0.0) == 499
+    assert core.buckets["tokens"].available(0.0) == 29000
+    # A later response with a bigger limit resizes; the used part is kept.
+    core.learn({"x-ratelimit-limit-tokens": "60000"}, 0.0)
+    assert core.buckets["tokens"].capacity == 60000
+    assert core.buckets["tokens"].available(0.0) == 59000
+    assert core.describe(0.0)["buckets"]["tokens"]["learned"] is True
+
+
+def test_learn_anthropic_headers() -> None:
+    core = Core(CoreSpec("c", api="anthropic"))
+    headers = {
+        "anthropic-ratelimit-requests-limit": "50",
+        "anthropic-ratelimit-requests-remaining": "10",
+        "anthropic-ratelimit-requests-reset": "2026-11-01T00:00:01Z",
+        "anthropic-ratelimit-input-tokens-limit": "40000",
+        "anthropic-ratelimit-input-tokens-remaining": "39000",
+        "anthropic-ratelimit-output-tokens-limit": "8000",
+        "anthropic-ratelimit-output-tokens-remaining": "8000",
+        "anthropic-ratelimit-tokens-limit": "48000",
+        "anthropic-ratelimit-tokens-remaining": "47000",
+    }
+    core.learn(headers, 0.0)
+    assert core.learned == {"requests", "input_tokens", "output_tokens", "tokens"}
+    assert core.buckets["requests"].available(0.0) == 10
+    assert core.buckets["input_tokens"].available(0.0) == 39000
+    # With 10 requests left at 50/min, the 11th waits 60/50 s for one more.
+    for _ in range(10):
+        core.reserve(sc(), 0.0)
+        core.release(sc(), 0.0, ran=True, usage_known=False)
+    assert core.wait_for(sc(), 0.0) == pytest.approx(60 / 50)
+
+
+def test_learn_keeps_configured_limits_and_can_be_off() -> None:
+    core = Core(CoreSpec("c", api="openai", rpm=10))
+    core.learn({"x-ratelimit-limit-requests": "500", "x-ratelimit-limit-tokens": "1000"}, 0.0)
+    assert core.buckets["requests"].capacity == 10  # configured wins
+    assert core.buckets["tokens"].capacity == 1000
+    off = Core(CoreSpec("c", api="openai", learn_limits=False))
+    off.learn({"x-ratelimit-limit-requests": "500"}, 0.0)
+    assert off.buckets == {}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"content-type": "json"},
+        {"x-ratelimit-limit-requests": "n/a"},
+        {"x-ratelimit-limit-requests": "0"},
+    ],
+)
+def test_learn_ignores_unusable_headers(headers: dict[str, str]) -> None:
+    core = Core(CoreSpec("c", api="openai"))
+    core.learn(headers, 0.0)
+    assert core.buckets == {}

@@ -25,7 +25,9 @@ def version() -> None:
 
 @app.command("config")
 def show_config(
-    config: str | None = typer.Option(None, "--config", help="Config file (default: aios.toml, pyproject, $AIOS_CONFIG)."),
+    config: str | None = typer.Option(
+        None, "--config", help="Config file (default: aios.toml, pyproject, $AIOS_CONFIG)."
+    ),
 ) -> None:
     """Print the effective configuration as JSON (file + AIOS_* environment + defaults)."""
     from aios.config import load_config

@@ -39,6 +39,9 @@ class CoreConfig(_Strict):
     tpm: PositiveInt | None = None
     input_tpm: PositiveInt | None = None
     output_tpm: PositiveInt | None = None
+    #: The window the rate limits are stated for: providers state them per minute; a
+    #: time-scaled simulator or a per-second quota states a shorter one.
+    rate_window_s: float = Field(default=60.0, gt=0)
     #: Core names to use, in order, when this one is cooling down or failing.
     fallbacks: list[str] = Field(default_factory=list)
     #: Redirect: send calls routed here to another base URL, model or key of the same API kind.
@@ -171,9 +174,7 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def find_config_file(
-    cwd: Path | None = None, environ: Mapping[str, str] | None = None
-) -> Path | None:
+def find_config_file(cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> Path | None:
     environ = os.environ if environ is None else environ
     if environ.get("AIOS_CONFIG"):
         path = Path(environ["AIOS_CONFIG"])
@@ -185,9 +186,7 @@ def find_config_file(
     cwd = cwd or Path.cwd()
     for candidate in (cwd / "aios.toml", cwd / "pyproject.toml"):
         if candidate.is_file():
-            if candidate.name == "pyproject.toml" and "aios" not in _read_toml(candidate).get(
-                "tool", {}
-            ):
+            if candidate.name == "pyproject.toml" and "aios" not in _read_toml(candidate).get("tool", {}):
                 continue
             return candidate
     return None

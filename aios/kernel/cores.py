@@ -27,6 +27,7 @@ class CoreSpec:
     tpm: int | None = None
     input_tpm: int | None = None
     output_tpm: int | None = None
+    rate_window_s: float = 60.0
     fallbacks: tuple[str, ...] = ()
     #: Where calls routed here really go (same API kind): another base URL, key or model.
     target_base_url: str | None = None
@@ -104,7 +105,7 @@ class Core:
             ("output_tokens", s.output_tpm),
         ):
             if limit is not None:
-                self.buckets[name] = TokenBucket(limit, now=self.now)
+                self.buckets[name] = TokenBucket(limit, period=s.rate_window_s, now=self.now)
 
     @property
     def name(self) -> str:
@@ -156,10 +157,16 @@ class Core:
                 bucket.give(estimate, now)
             elif usage_known:
                 actual = _actual(name, sc)
-                if actual < estimate:
-                    bucket.give(estimate - actual, now)
-                else:
+                if actual > estimate:
                     bucket.take(actual - estimate, now)
+                elif self._refunds_unused:
+                    bucket.give(estimate - actual, now)
+
+    @property
+    def _refunds_unused(self) -> bool:
+        # OpenAI counts input + max_tokens when a request is admitted and keeps that charge;
+        # Anthropic estimates from max_tokens, then adjusts to the real output at the end.
+        return not self.spec.api.startswith("openai")
 
     def pause(self, until: float) -> None:
         if until > self.cooldown_until:
@@ -181,15 +188,19 @@ class Core:
         for prefix, bucket_name in table.items():
             limit = _number(lower.get(fmt.format(prefix, "limit")))
             remaining = _number(lower.get(fmt.format(prefix, "remaining")))
-            if limit is None or limit <= 0 or bucket_name in configured:
+            if limit is None or limit <= 0:
                 continue
             bucket = self.buckets.get(bucket_name)
-            if bucket is None:
-                bucket = self.buckets[bucket_name] = TokenBucket(limit, now=now)
+            if bucket_name in configured:
+                pass  # the configured limit stands; the provider's remaining count still counts
+            elif bucket is None:
+                bucket = self.buckets[bucket_name] = TokenBucket(
+                    limit, period=self.spec.rate_window_s, now=now
+                )
                 self.learned.add(bucket_name)
             elif bucket.capacity != limit:
                 bucket.resize(limit, now)
-            if remaining is not None:
+            if remaining is not None and bucket is not None:
                 bucket.observe_remaining(remaining, now)
 
     def _configured(self) -> set[str]:

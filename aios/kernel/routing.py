@@ -35,6 +35,7 @@ def spec_of(core: CoreConfig) -> CoreSpec:
         tpm=core.tpm,
         input_tpm=core.input_tpm,
         output_tpm=core.output_tpm,
+        rate_window_s=core.rate_window_s,
         fallbacks=tuple(core.fallbacks),
         target_base_url=core.target_base_url,
         target_model=core.target_model,
@@ -89,7 +90,5 @@ class Router:
         spec = self.specs.get(name)
         if spec is None:
             limits = self.config.tools.get(tool, self.config.default_tool)
-            spec = self.specs[name] = CoreSpec(
-                name=name, api="tool", max_concurrency=limits.concurrency
-            )
+            spec = self.specs[name] = CoreSpec(name=name, api="tool", max_concurrency=limits.concurrency)
         return spec

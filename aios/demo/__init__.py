@@ -1,0 +1,1 @@
+"""``aios demo``: concurrent agents through the kernel on the embedded simulated provider."""

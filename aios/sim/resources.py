@@ -16,9 +16,9 @@ MODELS = (
     "gpt-4.1",
     "gpt-5",
     "o4-mini",
-    "claude-sonnet-4-5",
-    "claude-haiku-4-5",
-    "claude-opus-4-1",
+    "claude-sim",
+    "claude-sonnet-4-6",
+    "claude-opus-4-8",
     "sim-model",
 )
 _CREATED = 1_700_000_000

@@ -1,0 +1,457 @@
+"""autogen-agentchat / autogen-core / autogen-ext 0.7: agent identity, tool syscalls, model clients.
+
+Where the calls go through the kernel:
+
+- Identity: every ``BaseChatAgent`` subclass's ``on_messages``/``on_messages_stream`` runs as
+  ``AgentIdentity(agent.name, group=<team>, framework="autogen")``. A team's ``run_stream``
+  (``BaseGroupChat``: RoundRobin, Selector, Swarm, ...) names the group; calls the team makes
+  outside any agent (a selector's speaker choice) are the team's own.
+- LLM calls of the OpenAI/Azure and Anthropic clients are made syscalls by the SDK adapters at
+  the transport (one logical call, one syscall); this adapter only names who makes them. Every
+  other ``ChatCompletionClient`` (Ollama, Azure AI, llama.cpp, replay, user-written clients)
+  gets its syscall here, at ``create``/``create_stream``.
+- Tools: ``BaseTool.run_json`` and ``BaseStreamTool.run_json_stream`` are tool syscalls. autogen
+  runs sync function tools with ``run_in_executor``, which drops contextvars, so the identity is
+  read on the event loop and passed to the kernel explicitly.
+- An autogen ``CancellationToken`` also cancels a call still waiting for admission.
+
+Classes defined after patching (user subclasses) are wrapped as they are created, through an
+``__init_subclass__`` on each base that ``unpatch`` removes again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import importlib
+import logging
+import sys
+import weakref
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import wrapt
+
+from aios.adapters.base import Adapter
+from aios.adapters.hookspecs import hookimpl
+from aios.kernel.context import AgentIdentity, acting_as, current_agent, inside_syscall, syscall_scope
+from aios.kernel.failures import Usage
+from aios.kernel.tokens import estimate_tokens
+
+log = logging.getLogger("aios.adapters")
+
+FRAMEWORK = "autogen"
+
+#: The team whose ``run_stream`` is running in this context (copied into the team's runtime task).
+_team: contextvars.ContextVar[str | None] = contextvars.ContextVar("aios_autogen_team", default=None)
+#: Agents of a running team, for teams on a runtime started elsewhere (no context to inherit).
+_members: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+#: Clients whose calls the openai/anthropic SDK adapters schedule at the transport, and wrappers
+#: that only delegate to another client (a cache hit must never be a syscall).
+_TRANSPORT_CLIENTS: frozenset[tuple[str, str]] = frozenset(
+    (
+        ("autogen_ext.models.openai._openai_client", "BaseOpenAIChatCompletionClient"),
+        ("autogen_ext.models.anthropic._anthropic_client", "BaseAnthropicChatCompletionClient"),
+        ("autogen_ext.models.cache._chat_completion_cache", "ChatCompletionCache"),
+        ("autogen_ext.models.semantic_kernel._sk_chat_completion_adapter", "SKChatCompletionAdapter"),
+    )
+)
+
+
+# -- identity -------------------------------------------------------------------------------------
+def _team_name(team: Any) -> str:
+    name = getattr(team, "name", None)
+    return name if isinstance(name, str) and name else type(team).__name__
+
+
+def agent_identity(agent: Any) -> AgentIdentity:
+    """Who an autogen chat agent is: its name, in the team running it (if any)."""
+    group = _team.get() or _members.get(agent)
+    return AgentIdentity(str(agent.name), group=group, framework=FRAMEWORK)
+
+
+async def _step_as(agen: AsyncIterator[Any], enter: Callable[[], Any]) -> AsyncIterator[Any]:
+    """Re-yield ``agen``, running each of its steps inside ``enter()`` (a context manager).
+
+    Setting the contextvar once around the whole generator would leak it into the consumer
+    between items, and resetting it from another task would fail; per step it does neither.
+    """
+    try:
+        while True:
+            with enter():
+                try:
+                    item = await agen.__anext__()
+                except StopAsyncIteration:
+                    return
+            yield item
+    finally:
+        aclose = getattr(agen, "aclose", None)
+        if aclose is not None:
+            with enter():
+                await aclose()
+
+
+async def _on_messages(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    with acting_as(agent_identity(instance)):
+        return await wrapped(*args, **kwargs)
+
+
+def _on_messages_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> AsyncIterator[Any]:
+    ident = agent_identity(instance)
+    return _step_as(wrapped(*args, **kwargs), lambda: acting_as(ident))
+
+
+class _TeamScope:
+    """The team's name in ``_team`` and, for calls outside any agent, the team as the caller."""
+
+    def __init__(self, name: str) -> None:
+        self.identity = AgentIdentity(name, group=name, framework=FRAMEWORK)
+        self._tokens: list[tuple[contextvars.Token[str | None], Any]] = []
+
+    def __enter__(self) -> None:
+        scope = acting_as(self.identity)
+        scope.__enter__()
+        self._tokens.append((_team.set(self.identity.name), scope))
+
+    def __exit__(self, *exc: object) -> None:
+        token, scope = self._tokens.pop()
+        _team.reset(token)
+        scope.__exit__(*exc)
+
+
+def _team_run_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> AsyncIterator[Any]:
+    name = _team_name(instance)
+    return _members_during(instance, name, _step_as(wrapped(*args, **kwargs), lambda: _TeamScope(name)))
+
+
+async def _members_during(team: Any, name: str, agen: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    members = [p for p in getattr(team, "_participants", ()) if hasattr(p, "on_messages")]
+    for member in members:
+        _members[member] = name
+    try:
+        async for item in agen:
+            yield item
+    finally:
+        for member in members:
+            if _members.get(member) == name:
+                del _members[member]
+
+
+async def _team_run(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    # ``run`` uses ``run_stream`` in the base class; a subclass's own ``run`` still names the team.
+    with _TeamScope(_team_name(instance)):
+        return await wrapped(*args, **kwargs)
+
+
+# -- cancellation ---------------------------------------------------------------------------------
+def _token_of(args: Any, kwargs: Any, position: int) -> Any:
+    token = kwargs.get("cancellation_token")
+    if token is None and len(args) > position:
+        token = args[position]
+    return token if hasattr(token, "link_future") else None
+
+
+async def _linked(coro: Any, token: Any) -> Any:
+    """Await ``coro`` as a task the autogen token can cancel (also while it waits for admission)."""
+    if token is None:
+        return await coro
+    task = asyncio.ensure_future(coro)
+    token.link_future(task)
+    return await task
+
+
+# -- tools ----------------------------------------------------------------------------------------
+def _is_agent_tool(tool: Any) -> bool:
+    # AgentTool/TeamTool run a whole agent: its model and tool calls are syscalls of their own.
+    mod = sys.modules.get("autogen_agentchat.tools._task_runner_tool")
+    cls = getattr(mod, "TaskRunnerTool", None) if mod is not None else None
+    return cls is not None and isinstance(tool, cls)
+
+
+async def _run_json(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    if inside_syscall() or _is_agent_tool(instance):
+        return await wrapped(*args, **kwargs)
+    from aios.runtime import kernel
+
+    # Read on the loop: a sync tool body runs in an executor thread without this context.
+    ident = current_agent()
+    call = kernel().arun_tool(
+        str(instance.name), lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=ident
+    )
+    return await _linked(call, _token_of(args, kwargs, 1))
+
+
+async def _run_json_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> AsyncIterator[Any]:
+    if inside_syscall() or _is_agent_tool(instance):
+        async for item in wrapped(*args, **kwargs):
+            yield item
+        return
+    from aios.runtime import kernel
+
+    k = kernel()
+    sc = k.tool_syscall(str(instance.name), framework=FRAMEWORK, agent=current_agent())
+    lease = await _linked(k.aacquire(sc), _token_of(args, kwargs, 1))
+    agen = wrapped(*args, **kwargs)
+    finished = False
+    try:
+        while True:
+            with syscall_scope("tool"):
+                try:
+                    item = await agen.__anext__()
+                except StopAsyncIteration:
+                    finished = True
+                    break
+            yield item
+    except Exception as exc:
+        lease.fail(exc)
+        raise
+    except BaseException:
+        lease.cancel("the tool stream was closed or cancelled before its end")
+        raise
+    finally:
+        if not finished:
+            lease.cancel("the tool stream was closed before its end")
+            with syscall_scope("tool"):
+                await agen.aclose()
+    lease.succeed()
+
+
+# -- model clients that no SDK adapter sees -------------------------------------------------------
+def _model_of(client: Any) -> str | None:
+    for attr in ("_model_name", "_model", "model"):
+        value = getattr(client, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    info = getattr(client, "_create_args", None)
+    if isinstance(info, dict) and isinstance(info.get("model"), str):
+        return str(info["model"])
+    return None
+
+
+def _base_url_of(client: Any) -> str | None:
+    for attr in ("_host", "_endpoint", "base_url"):
+        value = getattr(client, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _api_of(client: Any) -> str:
+    # One core family per client kind (``ollama.chat``, ``replay.chat``...).
+    name = type(client).__name__.removesuffix("ChatCompletionClient").removesuffix("CompletionClient")
+    return f"{(name or 'autogen').lower()}.chat"
+
+
+def _llm_syscall(client: Any, args: Any, kwargs: Any, *, stream: bool) -> Any:
+    from aios.runtime import kernel
+
+    messages = kwargs.get("messages", args[0] if args else None)
+    payload = [getattr(m, "content", m) for m in messages] if isinstance(messages, list | tuple) else messages
+    return kernel().llm_syscall(
+        api=_api_of(client),
+        model=_model_of(client),
+        base_url=_base_url_of(client),
+        input_tokens=estimate_tokens(payload),
+        stream=stream,
+        framework=FRAMEWORK,
+    )
+
+
+def _usage_of(result: Any) -> Usage | None:
+    usage = getattr(result, "usage", None)
+    if usage is None:
+        return None
+    return Usage(getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
+
+
+def _outcome(result: Any) -> tuple[Usage | None, None]:
+    return _usage_of(result), None
+
+
+async def _create(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    if inside_syscall():
+        return await wrapped(*args, **kwargs)
+    from aios.runtime import kernel
+
+    sc = _llm_syscall(instance, args, kwargs, stream=False)
+
+    async def perform(_lease: Any) -> Any:
+        return await wrapped(*args, **kwargs)
+
+    return await _linked(kernel().acall(sc, perform, outcome=_outcome), kwargs.get("cancellation_token"))
+
+
+async def _create_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> AsyncIterator[Any]:
+    if inside_syscall():
+        async for item in wrapped(*args, **kwargs):
+            yield item
+        return
+    from aios.runtime import kernel
+
+    sc = _llm_syscall(instance, args, kwargs, stream=True)
+    box: dict[str, Any] = {}
+
+    async def perform(lease: Any) -> Any:
+        # The first chunk is part of the attempt: a failure before it can be retried.
+        agen = wrapped(*args, **kwargs)
+        box["lease"], box["agen"] = lease, agen
+        try:
+            return await agen.__anext__()
+        except StopAsyncIteration:
+            return _END
+
+    first = await _linked(kernel().acall(sc, perform, hold=True), kwargs.get("cancellation_token"))
+    lease, agen = box["lease"], box["agen"]
+    last: Any = None
+    finished = False
+    try:
+        item = first
+        while item is not _END:
+            last = item
+            yield item
+            with syscall_scope("llm"):
+                try:
+                    item = await agen.__anext__()
+                except StopAsyncIteration:
+                    item = _END
+        finished = True
+    except Exception as exc:
+        lease.fail(exc)
+        raise
+    except BaseException:
+        lease.cancel("the model stream was closed or cancelled before its end")
+        raise
+    finally:
+        if not finished:
+            lease.cancel("the model stream was closed before its end")
+            with syscall_scope("llm"):
+                await agen.aclose()
+    lease.succeed(usage=_usage_of(last))
+
+
+_END = object()
+
+
+# -- the adapter ----------------------------------------------------------------------------------
+class AutogenAdapter(Adapter):
+    name = "autogen"
+    distribution = "autogen-agentchat"
+    supported = ">=0.7,<0.8"
+    # autogen_core is imported by agentchat and by programs that use only core + ext clients.
+    module = "autogen_core"
+
+    #: module defining a base class -> (base class, {method: wrapper}).
+    _BASES: dict[str, tuple[str, dict[str, Callable[..., Any]]]] = {
+        "autogen_core.tools._base": ("BaseTool", {"run_json": _run_json}),
+        "autogen_core.tools._base#stream": ("BaseStreamTool", {"run_json_stream": _run_json_stream}),
+        "autogen_core.models._model_client": (
+            "ChatCompletionClient",
+            {"create": _create, "create_stream": _create_stream},
+        ),
+        "autogen_agentchat.agents._base_chat_agent": (
+            "BaseChatAgent",
+            {"on_messages": _on_messages, "on_messages_stream": _on_messages_stream},
+        ),
+        "autogen_agentchat.teams._group_chat._base_group_chat": (
+            "BaseGroupChat",
+            {"run": _team_run, "run_stream": _team_run_stream},
+        ),
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._done: set[str] = set()
+        self._hooked: set[str] = set()
+
+    def _patch(self) -> None:
+        self._done = set()
+        for key in self._BASES:
+            module = key.split("#", 1)[0]
+            if _fully_imported(module):
+                self._patch_base(key)
+        for key in self._BASES:
+            module = key.split("#", 1)[0]
+            if key not in self._hooked:
+                self._hooked.add(key)
+                # Hooks cannot be removed: they check that this adapter is applied.
+                wrapt.register_post_import_hook(functools.partial(self._late, key), module)
+
+    def _unpatch(self) -> None:
+        self._done = set()
+
+    def _late(self, key: str, _module: Any) -> None:
+        with self._lock:
+            if not self._applied or key in self._done:
+                return
+            try:
+                self._patch_base(key)
+            except Exception as exc:  # a framework surprise must not break the program's import
+                log.warning("aios adapter 'autogen' could not patch %s: %r", key, exc)
+
+    def _patch_base(self, key: str) -> None:
+        module_name = key.split("#", 1)[0]
+        base_name, methods = self._BASES[key]
+        base = getattr(importlib.import_module(module_name), base_name)
+        skip = base_name == "ChatCompletionClient"
+        for cls in _hierarchy(base):
+            self._wrap_class(cls, methods, skip)
+        self._hook_subclasses(base, methods, skip)
+        self._done.add(key)
+
+    def _wrap_class(self, cls: type, methods: dict[str, Callable[..., Any]], skip: bool) -> None:
+        if skip and _is_transport_client(cls):
+            return
+        for method, wrapper in methods.items():
+            fn = cls.__dict__.get(method)
+            if fn is None or getattr(fn, "__isabstractmethod__", False):
+                continue
+            if isinstance(fn, wrapt.FunctionWrapper):
+                continue  # already ours (a base listed twice)
+            self.wrap(cls, method, wrapper)
+
+    def _hook_subclasses(self, base: type, methods: dict[str, Callable[..., Any]], skip: bool) -> None:
+        """Wrap subclasses defined from now on, as they are created."""
+        adapter = self
+        own = base.__dict__.get("__init_subclass__")
+
+        def __init_subclass__(cls: type, **kw: Any) -> None:
+            if own is not None:
+                own.__get__(None, cls)(**kw)
+            else:
+                super(base, cls).__init_subclass__(**kw)  # type: ignore[misc]
+            with adapter._lock:
+                if adapter._applied or adapter._wanted:
+                    adapter._wrap_class(cls, methods, skip)
+
+        self.replace(base, "__init_subclass__", classmethod(__init_subclass__))
+
+
+def _hierarchy(base: type) -> list[type]:
+    seen: dict[type, None] = {base: None}
+    stack = [base]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            if sub not in seen:
+                seen[sub] = None
+                stack.append(sub)
+    return list(seen)
+
+
+def _is_transport_client(cls: type) -> bool:
+    # By name: while a module is being executed its classes are not yet bound in it.
+    return any((c.__module__, c.__qualname__) in _TRANSPORT_CLIENTS for c in cls.__mro__)
+
+
+def _fully_imported(module: str) -> bool:
+    mod = sys.modules.get(module)
+    if mod is None:
+        return False
+    spec = getattr(mod, "__spec__", None)
+    return not getattr(spec, "_initializing", False)
+
+
+@hookimpl
+def aios_register_adapters(register: Callable[[Adapter], None]) -> None:
+    register(AutogenAdapter())

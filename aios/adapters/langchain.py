@@ -1,0 +1,492 @@
+"""langchain / langgraph: name the agent of every chat-model call, and run tools as tool syscalls.
+
+Two jobs, kept apart:
+
+* Identity. ``BaseChatModel._generate_with_cache`` / ``_agenerate_with_cache`` (invoke, batch,
+  langgraph message streaming) and ``BaseChatModel.stream`` / ``astream`` (which skip the former)
+  run as the agent that langchain names in the run metadata: ``create_agent(name=...)`` puts it
+  there as ``lc_agent_name``. An agent already set (``aios.agent(...)``, an outer agent) becomes
+  the group; without a name the current identity stands (else the kernel uses the process).
+* The LLM syscall. Models built on the openai/anthropic SDKs (``langchain_openai``,
+  ``langchain_anthropic``) are gated where the SDK sends the request, by the SDK adapter, which
+  sees the real URL, usage and rate-limit headers. Every other chat model (custom subclasses,
+  fakes, other providers) is gated here, around the provider call only: the subclass's own
+  ``_generate`` / ``_agenerate`` / ``_stream`` / ``_astream``, wrapped the first time the class is
+  used. So a cache hit, which never reaches the provider, is never an LLM syscall, and one
+  logical call is one syscall either way. If the SDK adapter is not active, SDK-backed models
+  are gated here too.
+
+Tools: ``BaseTool.run`` / ``arun`` (langgraph's ``ToolNode`` reaches them through
+``invoke``/``ainvoke``) go through ``kernel.run_tool`` / ``arun_tool``: per-tool concurrency and
+timeout from the config, recorded once, never retried. langchain's ``handle_tool_error`` runs
+inside the tool syscall, so converted errors behave as without aios (the syscall succeeds).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any
+
+from aios.adapters.base import Adapter
+from aios.adapters.hookspecs import hookimpl
+from aios.kernel.context import (
+    AgentIdentity,
+    acting_as,
+    current_agent,
+    inside_syscall,
+    syscall_scope,
+)
+from aios.kernel.failures import Usage
+from aios.kernel.lease import Lease
+from aios.kernel.tokens import estimate_tokens
+
+FRAMEWORK = "langchain"
+_CHAT_MODELS = "langchain_core.language_models.chat_models"
+_TOOLS = "langchain_core.tools.base"
+#: Integration packages whose chat models send their requests through a provider SDK.
+_SDK_OF_PACKAGE: dict[str, str] = {"langchain_openai": "openai", "langchain_anthropic": "anthropic"}
+_API_OF_SDK: dict[str, str] = {"openai": "openai.chat", "anthropic": "anthropic.messages"}
+#: Provider-call methods of a chat model class, gated when the class is not SDK-backed.
+_PROVIDER_METHODS = ("_generate", "_agenerate", "_stream", "_astream")
+_END = object()
+
+
+# -- who is calling ---------------------------------------------------------------------------------
+def _named_identity(metadata: Mapping[str, Any] | None) -> AgentIdentity | None:
+    """The agent langchain names in ``metadata`` (``lc_agent_name``), or ``None`` to keep the current."""
+    name = metadata.get("lc_agent_name") if metadata else None
+    if not isinstance(name, str) or not name:
+        return None
+    outer = current_agent()
+    if outer is None:
+        return AgentIdentity(name, framework=FRAMEWORK)
+    if outer.name == name:
+        return outer
+    # An enclosing agent (a supervisor calling a subagent, or the user's aios.agent block).
+    return AgentIdentity(name, outer.priority, group=outer.group or outer.name, framework=FRAMEWORK)
+
+
+def _arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> Any:
+    if name in kwargs:
+        return kwargs[name]
+    return args[index] if len(args) > index else None
+
+
+def _model_call_identity(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> AgentIdentity | None:
+    """For ``_generate_with_cache(messages, stop, run_manager, **kw)``: metadata of the run."""
+    run_manager = _arg(args, kwargs, 2, "run_manager")
+    return _named_identity(getattr(run_manager, "metadata", None))
+
+
+def _stream_identity(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> AgentIdentity | None:
+    """For ``stream(input, config)``: the config merged with the enclosing runnable's."""
+    from langchain_core.runnables.config import ensure_config
+
+    config = ensure_config(_arg(args, kwargs, 1, "config"))
+    return _named_identity(config.get("metadata"))
+
+
+def _tool_identity(kwargs: Mapping[str, Any]) -> AgentIdentity | None:
+    """For ``BaseTool.run(..., metadata=, config=)``: the agent whose tool node runs it."""
+    metadata = kwargs.get("metadata")
+    if not metadata:
+        config = kwargs.get("config") or {}
+        metadata = config.get("metadata") if isinstance(config, Mapping) else None
+    return _named_identity(metadata) or current_agent()
+
+
+def _passthrough() -> bool:
+    """Inside an LLM syscall (or suppressed code) nothing is intercepted again."""
+    return inside_syscall() in ("llm", "suppressed")
+
+
+# -- identity wrappers --------------------------------------------------------------------------------
+def _identified(gen: Iterator[Any], ident: AgentIdentity) -> Iterator[Any]:
+    """Iterate ``gen`` as ``ident``: the model's work happens inside each ``next``."""
+    try:
+        while True:
+            with acting_as(ident):
+                item = next(gen, _END)
+            if item is _END:
+                return
+            yield item
+    finally:
+        close = getattr(gen, "close", None)
+        if close is not None:
+            close()
+
+
+async def _aidentified(gen: AsyncIterator[Any], ident: AgentIdentity) -> AsyncIterator[Any]:
+    try:
+        while True:
+            with acting_as(ident):
+                try:
+                    item = await gen.__anext__()
+                except StopAsyncIteration:
+                    return
+            yield item
+    finally:
+        aclose = getattr(gen, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+# -- the LLM syscall for chat models not backed by a patched SDK ------------------------------------------
+def _sdk_of(cls: type) -> str | None:
+    for klass in cls.__mro__:
+        sdk = _SDK_OF_PACKAGE.get(klass.__module__.split(".", 1)[0])
+        if sdk is not None:
+            return sdk
+    return None
+
+
+def _sdk_adapter_active(sdk: str) -> bool:
+    from aios.adapters.plugins import plugins
+
+    return any(
+        a.patched and a.name != LangchainAdapter.name and a.module.split(".", 1)[0] == sdk
+        for a in plugins().adapters.values()
+    )
+
+
+def _gated_here(model: Any) -> bool:
+    """Whether this adapter makes the LLM syscall (else the SDK adapter does, one layer down)."""
+    if _passthrough():
+        return False
+    sdk = _sdk_of(type(model))
+    return sdk is None or not _sdk_adapter_active(sdk)
+
+
+def _model_name(model: Any) -> str | None:
+    for attr in ("model_name", "model", "model_id"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    try:
+        llm_type = model._llm_type
+    except Exception:  # an abstract or failing property: the class name will do
+        return type(model).__name__
+    return llm_type if isinstance(llm_type, str) else type(model).__name__
+
+
+def _base_url(model: Any) -> str | None:
+    for attr in ("openai_api_base", "anthropic_api_url", "base_url"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _llm_syscall(
+    kernel: Any, model: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, stream: bool
+) -> Any:
+    messages = _arg(args, kwargs, 0, "messages") or []
+    contents = [getattr(m, "content", m) for m in messages]
+    max_tokens = getattr(model, "max_tokens", None)
+    sdk = _sdk_of(type(model))
+    return kernel.llm_syscall(
+        api=_API_OF_SDK[sdk] if sdk else FRAMEWORK,
+        model=_model_name(model),
+        base_url=_base_url(model) if sdk else None,
+        input_tokens=estimate_tokens(contents),
+        max_tokens=max_tokens if isinstance(max_tokens, int) else None,
+        stream=stream,
+        framework=FRAMEWORK,
+    )
+
+
+def _usage_of_message(message: Any) -> Usage | None:
+    meta = getattr(message, "usage_metadata", None)
+    if not meta:
+        return None
+    return Usage(meta.get("input_tokens"), meta.get("output_tokens"))
+
+
+def _result_outcome(result: Any) -> tuple[Usage | None, None]:
+    """Usage of a ``ChatResult``: its messages' ``usage_metadata`` summed."""
+    total_in = total_out = 0
+    seen = False
+    for gen in getattr(result, "generations", None) or []:
+        usage = _usage_of_message(getattr(gen, "message", None))
+        if usage is not None:
+            seen = True
+            total_in += usage.input_tokens or 0
+            total_out += usage.output_tokens or 0
+    return (Usage(total_in, total_out) if seen else None), None
+
+
+class _ChunkUsage:
+    """Usage reported by a stream's chunks (usually only the last one carries it)."""
+
+    def __init__(self) -> None:
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.seen = False
+
+    def add(self, chunk: Any) -> None:
+        usage = _usage_of_message(getattr(chunk, "message", None))
+        if usage is not None:
+            self.seen = True
+            self.input_tokens += usage.input_tokens or 0
+            self.output_tokens += usage.output_tokens or 0
+
+    def value(self) -> Usage | None:
+        return Usage(self.input_tokens, self.output_tokens) if self.seen else None
+
+
+def _gate_generate(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    if not _gated_here(instance):
+        return wrapped(*args, **kwargs)
+    from aios.runtime import kernel
+
+    k = kernel()
+    sc = _llm_syscall(k, instance, args, kwargs, stream=False)
+    return k.call(sc, lambda _lease: wrapped(*args, **kwargs), outcome=_result_outcome)
+
+
+async def _gate_agenerate(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    if not _gated_here(instance):
+        return await wrapped(*args, **kwargs)
+    from aios.runtime import kernel
+
+    k = kernel()
+    sc = _llm_syscall(k, instance, args, kwargs, stream=False)
+    return await k.acall(sc, lambda _lease: wrapped(*args, **kwargs), outcome=_result_outcome)
+
+
+def _gate_stream(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    if not _gated_here(instance):
+        return wrapped(*args, **kwargs)
+    return _gated_chunks(wrapped, instance, args, kwargs)
+
+
+def _gate_astream(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    if not _gated_here(instance):
+        return wrapped(*args, **kwargs)
+    return _agated_chunks(wrapped, instance, args, kwargs)
+
+
+def _gated_chunks(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Iterator[Any]:
+    """One held LLM syscall from the first chunk to the last (admitted before the provider call)."""
+    from aios.runtime import kernel
+
+    k = kernel()
+    sc = _llm_syscall(k, instance, args, kwargs, stream=True)
+    held: list[Lease] = []
+
+    def start(lease: Lease) -> tuple[Iterator[Any], Any]:
+        it = iter(wrapped(*args, **kwargs))
+        held[:] = [lease]
+        return it, next(it, _END)
+
+    it, item = k.call(sc, start, hold=True)
+    lease = held[0]
+    usage = _ChunkUsage()
+    try:
+        while item is not _END:
+            usage.add(item)
+            yield item
+            # Later chunks are the same provider call: nothing below may intercept them again.
+            with syscall_scope("llm"):
+                item = next(it, _END)
+    except GeneratorExit:
+        lease.cancel("the stream was closed before its last chunk")
+        raise
+    except BaseException as exc:
+        lease.fail(exc)
+        raise
+    finally:
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()
+    lease.succeed(usage=usage.value())
+
+
+async def _agated_chunks(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> AsyncIterator[Any]:
+    from aios.runtime import kernel
+
+    k = kernel()
+    sc = _llm_syscall(k, instance, args, kwargs, stream=True)
+    held: list[Lease] = []
+
+    async def start(lease: Lease) -> tuple[AsyncIterator[Any], Any]:
+        it = aiter(wrapped(*args, **kwargs))
+        held[:] = [lease]
+        return it, await anext(it, _END)
+
+    it, item = await k.acall(sc, start, hold=True)
+    lease = held[0]
+    usage = _ChunkUsage()
+    try:
+        while item is not _END:
+            usage.add(item)
+            yield item
+            with syscall_scope("llm"):
+                item = await anext(it, _END)
+    except GeneratorExit:
+        lease.cancel("the stream was closed before its last chunk")
+        raise
+    except BaseException as exc:
+        lease.fail(exc)
+        raise
+    finally:
+        aclose = getattr(it, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    lease.succeed(usage=usage.value())
+
+
+_GATES: dict[str, Callable[..., Any]] = {
+    "_generate": _gate_generate,
+    "_agenerate": _gate_agenerate,
+    "_stream": _gate_stream,
+    "_astream": _gate_astream,
+}
+
+
+# -- tools --------------------------------------------------------------------------------------------
+def _tool_run(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    if _passthrough():
+        return wrapped(*args, **kwargs)
+    from aios.runtime import kernel
+
+    ident = _tool_identity(kwargs)
+
+    def run() -> Any:
+        if ident is None:
+            return wrapped(*args, **kwargs)
+        # Whatever the tool calls (a subagent, an SDK) is work of the agent that called it.
+        with acting_as(ident):
+            return wrapped(*args, **kwargs)
+
+    return kernel().run_tool(str(instance.name), run, framework=FRAMEWORK, agent=ident)
+
+
+async def _tool_arun(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    if _passthrough():
+        return await wrapped(*args, **kwargs)
+    from aios.runtime import kernel
+
+    ident = _tool_identity(kwargs)
+
+    async def run() -> Any:
+        if ident is None:
+            return await wrapped(*args, **kwargs)
+        with acting_as(ident):
+            return await wrapped(*args, **kwargs)
+
+    return await kernel().arun_tool(str(instance.name), run, framework=FRAMEWORK, agent=ident)
+
+
+# -- the adapter ----------------------------------------------------------------------------------------
+class LangchainAdapter(Adapter):
+    """langchain-core chat models and tools (and so langchain agents and langgraph graphs)."""
+
+    name = "langchain"
+    distribution = "langchain-core"
+    supported = ">=1.0,<2"
+    module = "langchain_core"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes_seen: set[type] = set()
+        self._gated: set[tuple[type, str]] = set()
+        self._class_lock = threading.Lock()
+
+    def _patch(self) -> None:
+        self.wrap(_CHAT_MODELS, "BaseChatModel._generate_with_cache", self._generate_with_cache)
+        self.wrap(_CHAT_MODELS, "BaseChatModel._agenerate_with_cache", self._agenerate_with_cache)
+        self.wrap(_CHAT_MODELS, "BaseChatModel.stream", self._stream)
+        self.wrap(_CHAT_MODELS, "BaseChatModel.astream", self._astream)
+        self.wrap(_TOOLS, "BaseTool.run", _tool_run)
+        self.wrap(_TOOLS, "BaseTool.arun", _tool_arun)
+
+    def _unpatch(self) -> None:
+        with self._class_lock:
+            self._classes_seen.clear()
+            self._gated.clear()
+
+    def _gate_class(self, cls: type) -> None:
+        """Wrap the provider-call methods this chat model class defines (once per class)."""
+        if cls in self._classes_seen:
+            return
+        from langchain_core.language_models.chat_models import BaseChatModel
+
+        with self._lock, self._class_lock:
+            if cls in self._classes_seen or not self._applied:
+                return
+            for attr in _PROVIDER_METHODS:
+                owner = next((c for c in cls.__mro__ if attr in c.__dict__), None)
+                # BaseChatModel's defaults only delegate to the subclass's sync methods.
+                if owner is None or owner is BaseChatModel or (owner, attr) in self._gated:
+                    continue
+                self.wrap(owner, attr, _GATES[attr])
+                self._gated.add((owner, attr))
+            self._classes_seen.add(cls)
+
+    # Identity around the whole model call; the LLM syscall is made below (here or in the SDK).
+    def _generate_with_cache(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        if _passthrough():
+            return wrapped(*args, **kwargs)
+        self._gate_class(type(instance))
+        ident = _model_call_identity(args, kwargs)
+        if ident is None:
+            return wrapped(*args, **kwargs)
+        with acting_as(ident):
+            return wrapped(*args, **kwargs)
+
+    async def _agenerate_with_cache(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        if _passthrough():
+            return await wrapped(*args, **kwargs)
+        self._gate_class(type(instance))
+        ident = _model_call_identity(args, kwargs)
+        if ident is None:
+            return await wrapped(*args, **kwargs)
+        with acting_as(ident):
+            return await wrapped(*args, **kwargs)
+
+    def _stream(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        if _passthrough():
+            return wrapped(*args, **kwargs)
+        self._gate_class(type(instance))
+        ident = _stream_identity(args, kwargs)
+        gen = wrapped(*args, **kwargs)
+        return gen if ident is None else _identified(gen, ident)
+
+    def _astream(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        if _passthrough():
+            return wrapped(*args, **kwargs)
+        self._gate_class(type(instance))
+        ident = _stream_identity(args, kwargs)
+        gen = wrapped(*args, **kwargs)
+        return gen if ident is None else _aidentified(gen, ident)
+
+
+@hookimpl
+def aios_register_adapters(register: Callable[[Adapter], None]) -> None:
+    register(LangchainAdapter())

@@ -1,0 +1,202 @@
+"""Hold a lease for as long as an SDK response body is open, and read its usage on the way past.
+
+Streams (``stream=True``, the ``.stream()`` helpers) and ``with_streaming_response`` return while
+the body is still arriving. Every way of consuming or abandoning such a body ends in the HTTP
+response's ``close``: the SDK's ``Stream`` closes it when exhausted, ``Stream.close()`` and the
+context managers close it, and a dropped iterator closes it when collected. So the watch sits at
+the byte stream of the ``httpx``/``httpx2`` response, where it sees every path and needs no
+knowledge of the SDK's event classes:
+
+- the bytes reached their end (or the API's own end marker went past): the call succeeded, with
+  the usage read from the final usage chunk / ``message_delta`` / ``response.completed``;
+- an error event or a broken connection: the call failed;
+- closed before that: cancelled (the slot is given back at once);
+- garbage-collected without being closed: cancelled by the lease's finalizer.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from aios.adapters._sdk_usage import merge, usage_of_payload
+from aios.kernel.failures import Usage
+from aios.kernel.lease import Lease
+
+# The event types after which a provider sends nothing more of interest.
+_TERMINAL = frozenset(
+    {"message_stop", "response.completed", "response.incomplete", "response.failed"}
+)
+_INTERESTING = (b'"usage"', b'"error"', b"message_stop", b"response.")
+#: Bytes of a non-SSE body kept to read its usage at the end (bodies are small JSON documents).
+_BODY_LIMIT = 4 << 20
+
+
+class StreamWatch:
+    """Reads the bytes of one open response and ends its lease exactly once."""
+
+    __slots__ = (
+        "_body",
+        "_buf",
+        "_finalizer",
+        "_size",
+        "broken",
+        "complete",
+        "error_event",
+        "lease",
+        "sse",
+        "usage",
+    )
+
+    def __init__(self, lease: Lease, *, sse: bool) -> None:
+        self.lease = lease
+        self.sse = sse
+        self.usage: Usage | None = None
+        self.complete = False
+        self.error_event: str | None = None
+        self.broken: BaseException | None = None
+        self._buf = b""
+        self._body: list[bytes] = []
+        self._size = 0
+        self._finalizer: weakref.finalize | None = None  # type: ignore[type-arg]
+
+    # -- bytes going past -------------------------------------------------------------------------
+    def feed(self, chunk: bytes) -> None:
+        if not self.sse:
+            if self._size < _BODY_LIMIT:
+                self._body.append(chunk)
+                self._size += len(chunk)
+            return
+        data = self._buf + chunk if self._buf else chunk
+        lines = data.split(b"\n")
+        self._buf = lines.pop()
+        for line in lines:
+            self._line(line)
+
+    def _line(self, line: bytes) -> None:
+        if line.startswith(b"data:"):
+            payload = line[5:].strip()
+            if payload == b"[DONE]":
+                self.complete = True
+            elif any(marker in payload for marker in _INTERESTING):
+                try:
+                    self._event(json.loads(payload))
+                except ValueError:
+                    pass
+        elif line.startswith(b"event:"):
+            name = line[6:].strip().decode("utf-8", "replace")
+            if name in _TERMINAL:
+                self.complete = True
+            elif name == "error":
+                self.error_event = self.error_event or "the provider sent an error event mid-stream"
+
+    def _event(self, event: Any) -> None:
+        if not isinstance(event, dict):
+            return
+        kind = event.get("type")
+        if kind in _TERMINAL:
+            self.complete = True
+        error = event.get("error")
+        if error and kind in (None, "error"):
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            self.error_event = f"the provider sent an error mid-stream: {message}"
+        self.usage = merge(self.usage, usage_of_payload(event))
+
+    def eof(self) -> None:
+        if self._buf:
+            self._line(self._buf)
+            self._buf = b""
+        self.complete = True
+
+    # -- the end ----------------------------------------------------------------------------------
+    def bind(self, owner: object) -> None:
+        self._finalizer = self.lease.bind(owner)
+
+    def closed(self) -> None:
+        """The response was closed: end the lease by how far the body got."""
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        lease = self.lease
+        if not self.sse and self.complete and self._body:
+            try:
+                self.usage = usage_of_payload(json.loads(b"".join(self._body)))
+            except ValueError:
+                pass
+            self._body = []
+        if self.broken is not None:
+            lease.observe(usage=self.usage)
+            lease.fail(self.broken)
+        elif self.error_event is not None:
+            lease.observe(usage=self.usage)
+            lease.fail(self.error_event)
+        elif self.complete:
+            lease.succeed(usage=self.usage)
+        else:
+            lease.observe(usage=self.usage)
+            lease.cancel("the response was closed before the provider finished sending it")
+
+
+@functools.cache
+def _proxies(httpx_module: Any) -> tuple[type[Any], type[Any]]:
+    """Byte-stream proxies subclassing this httpx flavour's bases (``Response`` checks them)."""
+
+    class SyncWatched(httpx_module.SyncByteStream):  # type: ignore[misc,name-defined]
+        def __init__(self, inner: Any, watch: StreamWatch) -> None:
+            self._inner = inner
+            self._watch = watch
+
+        def __iter__(self) -> Iterator[bytes]:
+            try:
+                for chunk in self._inner:
+                    self._watch.feed(chunk)
+                    yield chunk
+            except Exception as exc:
+                self._watch.broken = exc
+                raise
+            self._watch.eof()
+
+        def close(self) -> None:
+            try:
+                self._inner.close()
+            finally:
+                self._watch.closed()
+
+    class AsyncWatched(httpx_module.AsyncByteStream):  # type: ignore[misc,name-defined]
+        def __init__(self, inner: Any, watch: StreamWatch) -> None:
+            self._inner = inner
+            self._watch = watch
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            try:
+                async for chunk in self._inner:
+                    self._watch.feed(chunk)
+                    yield chunk
+            except Exception as exc:
+                self._watch.broken = exc
+                raise
+            self._watch.eof()
+
+        async def aclose(self) -> None:
+            try:
+                await self._inner.aclose()
+            finally:
+                self._watch.closed()
+
+    return SyncWatched, AsyncWatched
+
+
+def watch_response(response: Any, lease: Lease, *, sse: bool) -> StreamWatch:
+    """Make closing ``response`` (an open ``httpx``/``httpx2`` response) end ``lease``."""
+    module = sys.modules[type(response).__module__.split(".", 1)[0]]
+    sync_cls, async_cls = _proxies(module)
+    watch = StreamWatch(lease, sse=sse)
+    inner = response.stream
+    cls = async_cls if isinstance(inner, module.AsyncByteStream) else sync_cls
+    response.stream = cls(inner, watch)
+    watch.bind(response)
+    return watch

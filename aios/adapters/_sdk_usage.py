@@ -1,0 +1,97 @@
+"""Token usage and retry hints as the OpenAI and Anthropic APIs report them.
+
+Usage comes either as a pydantic model on the SDK's result or as JSON (raw responses, stream
+events); one reader handles both shapes and both vendors' field names.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from aios.kernel.failures import Usage
+
+_INPUT = ("prompt_tokens", "input_tokens")
+_OUTPUT = ("completion_tokens", "output_tokens")
+# Anthropic counts cached prompt tokens apart from ``input_tokens``; OpenAI's prompt counts
+# already include them. Adding them makes "input tokens" mean the same for both vendors.
+_ANTHROPIC_CACHE = ("cache_creation_input_tokens", "cache_read_input_tokens")
+
+
+def _field(obj: Any, name: str) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _first_int(obj: Any, names: tuple[str, ...]) -> int | None:
+    for name in names:
+        value = _field(obj, name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def read_usage(usage: Any) -> Usage | None:
+    """A ``usage`` object or dict of either vendor as :class:`Usage` (``None`` if it says nothing)."""
+    if usage is None:
+        return None
+    inp = _first_int(usage, _INPUT)
+    if inp is not None:
+        for name in _ANTHROPIC_CACHE:
+            extra = _first_int(usage, (name,))
+            if extra:
+                inp += extra
+    out = _first_int(usage, _OUTPUT)
+    if inp is None and out is None:
+        return None
+    return Usage(input_tokens=inp, output_tokens=out)
+
+
+def usage_of_payload(payload: Any) -> Usage | None:
+    """Usage of a response body or stream event: at the top, or under ``response``/``message``."""
+    for holder in (payload, _field(payload, "response"), _field(payload, "message")):
+        if holder is None:
+            continue
+        found = read_usage(_field(holder, "usage"))
+        if found is not None:
+            return found
+    return None
+
+
+def merge(old: Usage | None, new: Usage | None) -> Usage | None:
+    """Later stream events refine earlier ones (Anthropic's ``message_delta`` is cumulative)."""
+    if new is None:
+        return old
+    if old is None:
+        return new
+    return Usage(
+        input_tokens=new.input_tokens if new.input_tokens is not None else old.input_tokens,
+        output_tokens=new.output_tokens if new.output_tokens is not None else old.output_tokens,
+    )
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """``retry-after-ms``, else ``retry-after`` as seconds or an HTTP date; ``None`` if absent."""
+    if not headers:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -42,9 +42,24 @@ def show_config(
 
 
 def _register() -> None:
+    from aios.bench.cli import bench
     from aios.demo.cli import demo
+    from aios.sim.cli import sim
 
     app.command("demo")(demo)
+    app.command("sim")(sim)
+    app.command("bench")(bench)
+    from aios.runner.cli import plugins_command, run
+
+    app.command(
+        "run",
+        context_settings={
+            "allow_extra_args": True,
+            "ignore_unknown_options": True,
+            "allow_interspersed_args": False,
+        },
+    )(run)
+    app.command("plugins")(plugins_command)
 
 
 _register()

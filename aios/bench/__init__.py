@@ -1,0 +1,1 @@
+"""``aios bench``: framework agents with and without aios, side by side in one run."""

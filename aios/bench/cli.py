@@ -1,0 +1,84 @@
+"""The ``aios bench`` command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from aios.bench import report
+from aios.bench.runner import run_scenario
+from aios.bench.scenarios import SCENARIOS
+
+SCALE_SIZES = (1000, 3000, 10000)
+DEFAULT_OUT = Path("bench-out")
+
+
+def _scale(progress: Progress, sizes: tuple[int, ...]) -> dict[str, Any]:
+    points = []
+    task = progress.add_task("scale", total=len(sizes))
+    for n in sizes:
+        progress.update(task, description=f"scale: {n} agents")
+        proc = subprocess.run(
+            [sys.executable, "-m", "aios.bench.scale", str(n)], capture_output=True, text=True, timeout=900
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr[-2000:])
+        points.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        progress.advance(task)
+    return {"scenario": "scale", "points": points}
+
+
+def bench(
+    scenario: str = typer.Argument(..., help=f"One of: {', '.join([*SCENARIOS, 'scale', 'all'])}."),
+    agents: int | None = typer.Option(None, min=1, help="Concurrent agents (default: the scenario's)."),
+    frameworks: str | None = typer.Option(
+        None, help="Comma-separated: openai, langchain, openai-agents, autogen (default: the scenario's)."
+    ),
+    policy: str | None = typer.Option(None, help="Scheduling policy for the aios runs."),
+    repeat: int = typer.Option(1, min=1, max=20, help="Rounds; modes alternate within each round."),
+    out: Path = typer.Option(DEFAULT_OUT, help="Where results.json, results.md and plots go."),
+) -> None:
+    """Benchmark framework agents with and without aios, side by side, on `aios sim`."""
+    names = [*SCENARIOS, "scale"] if scenario == "all" else [scenario]
+    for name in names:
+        if name not in SCENARIOS and name != "scale":
+            raise typer.BadParameter(
+                f"{name!r} is not a scenario; choose one of {', '.join([*SCENARIOS, 'scale', 'all'])}",
+                param_hint="'SCENARIO'",
+            )
+    fw = tuple(f.strip() for f in frameworks.split(",")) if frameworks else None
+    console = Console(stderr=True)
+    results: list[dict[str, Any]] = []
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        for name in names:
+            if name == "scale":
+                results.append(_scale(progress, SCALE_SIZES))
+                continue
+            sc = SCENARIOS[name]
+            task = progress.add_task(name, total=len(sc.modes) * repeat)
+
+            def step(text: str, task: Any = task) -> None:
+                progress.update(task, description=text)
+                progress.advance(task)
+
+            results.append(
+                run_scenario(sc, agents=agents, frameworks=fw, policy=policy, repeat=repeat, progress=step)
+            )
+    path = report.write(results, out)
+    for r in results:
+        if "runs" in r:
+            report.plots(r, out)
+            console.print(report.markdown(r))
+        else:
+            report.scale_plot(r["points"], out)
+            for p in r["points"]:
+                console.print(p)
+    console.print(f"wrote {path} and plots to {out}/")

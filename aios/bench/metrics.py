@@ -1,0 +1,44 @@
+"""Turning runs into the published figures."""
+
+from __future__ import annotations
+
+from statistics import mean
+from typing import Any
+
+from aios.kernel.accounting import percentile
+
+
+def summarize(run: dict[str, Any], sim_stats: dict[str, Any]) -> dict[str, Any]:
+    agents = run["agents"]
+    ok = [a["completion_s"] for a in agents if a["ok"]]
+    by_status = {str(k): v for k, v in sim_stats.get("by_status", {}).items()}
+    rejected = sum(v for k, v in by_status.items() if k != "200")
+    makespan = run["makespan_s"]
+    return {
+        "mode": run["mode"],
+        "agents": len(agents),
+        "completed": len(ok),
+        "failed": len(agents) - len(ok),
+        "completion_pct": 100.0 * len(ok) / max(1, len(agents)),
+        "makespan_s": makespan,
+        "mean_completion_s": mean(ok) if ok else None,
+        "p50_completion_s": percentile(ok, 50) if ok else None,
+        "p95_completion_s": percentile(ok, 95) if ok else None,
+        "p99_completion_s": percentile(ok, 99) if ok else None,
+        "sim_requests": sim_stats.get("requests", 0),
+        "rate_limited_429": sim_stats.get("rate_limited", 0),
+        "wasted_requests": rejected,
+        "useful_requests": by_status.get("200", 0),
+        "output_tokens_per_s": sim_stats.get("output_tokens", 0) / makespan if makespan else 0.0,
+        "kernel_cpu_ms_per_agent": 1000 * run["cpu_s"] / max(1, len(agents)),
+        "peak_kb_per_agent": run["peak_traced_bytes"] / 1024 / max(1, len(agents)),
+        "errors": sorted({a["error"].split(":")[0] for a in agents if a["error"]}),
+        "mean_wait_s": mean(run["kernel"]["waits"]) if run.get("kernel", {}).get("waits") else None,
+        "completion_times": sorted(ok),
+    }
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b

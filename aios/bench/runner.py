@@ -1,0 +1,142 @@
+"""Runs a scenario: one sim, the compared modes alternating in one invocation, same seed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from aios.bench.metrics import ratio, summarize
+from aios.bench.scenarios import Scenario
+from aios.sim.process import SimServer
+
+TELEMETRY_OFF = {
+    "OPENAI_AGENTS_DISABLE_TRACING": "1",
+    "CREWAI_DISABLE_TELEMETRY": "true",
+    "OTEL_SDK_DISABLED": "true",
+}
+#: What each mode sets: the framework defaults, SDK retries turned up, or aios.
+MODE_RETRIES: dict[str, int | None] = {"default": None, "tuned": 10, "aios": None}
+MAX_RERUN_ROUNDS = 8
+
+
+def _worker(sim: SimServer, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+    env = {**os.environ, **sim.env(), **TELEMETRY_OFF}
+    proc = subprocess.run(
+        [sys.executable, "-m", "aios.bench.worker", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark worker failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def run_mode(
+    sim: SimServer,
+    scenario: Scenario,
+    mode: str,
+    *,
+    agents: int,
+    frameworks: tuple[str, ...],
+    policy: str | None,
+    timeout: float = 900,
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "mode": "aios" if mode == "aios" else "plain",
+        "frameworks": list(frameworks),
+        "max_retries": MODE_RETRIES[mode],
+        "indices": list(range(agents)),
+        "kernel": scenario.kernel_config(sim.openai_base_url, policy),
+    }
+    sim.reset()
+    run = _worker(sim, spec, timeout)
+    run["mode"] = mode
+    result = summarize(run, sim.stats())
+    # A user re-runs the agents that failed, from scratch, until every one has succeeded.
+    all_done = run["makespan_s"]
+    failed = [a["agent"] for a in run["agents"] if not a["ok"]]
+    rounds = 0
+    while failed and rounds < MAX_RERUN_ROUNDS:
+        rounds += 1
+        sim.reset()
+        rerun = _worker(sim, {**spec, "indices": failed}, timeout)
+        all_done += rerun["makespan_s"]
+        failed = [a["agent"] for a in rerun["agents"] if not a["ok"]]
+    result["all_done_s"] = all_done if not failed else None
+    result["rerun_rounds"] = rounds
+    if scenario.request_quota is not None and mode == "aios":
+        capacity, rate = scenario.request_quota
+        minimum = max(0.0, result["useful_requests"] - capacity) / rate
+        result["quota_minimum_s"] = minimum
+        result["makespan_vs_quota_minimum"] = ratio(result["makespan_s"], minimum)
+    return result
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    agents: int | None = None,
+    frameworks: tuple[str, ...] | None = None,
+    policy: str | None = None,
+    repeat: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    agents = agents or scenario.agents
+    frameworks = frameworks or scenario.frameworks
+    runs: list[dict[str, Any]] = []
+    with SimServer([*scenario.sim_args, "--seed", "7"]) as sim:
+        for rep in range(repeat):
+            for mode in scenario.modes:
+                if progress:
+                    progress(f"{scenario.name}: {mode} (round {rep + 1}/{repeat})")
+                result = run_mode(sim, scenario, mode, agents=agents, frameworks=frameworks, policy=policy)
+                result["round"] = rep
+                runs.append(result)
+    return {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "config": {
+            "agents": agents,
+            "frameworks": list(frameworks),
+            "policy": policy or scenario.policy,
+            "sim_args": list(scenario.sim_args),
+            "core": scenario.core,
+            "repeat": repeat,
+        },
+        "runs": runs,
+        "ratios": ratios(runs),
+    }
+
+
+def _best(runs: list[dict[str, Any]], mode: str, key: str) -> float | None:
+    values = [r[key] for r in runs if r["mode"] == mode and r.get(key) is not None]
+    return sorted(values)[len(values) // 2] if values else None
+
+
+def ratios(runs: list[dict[str, Any]]) -> dict[str, float | None]:
+    """aios against each baseline (medians over rounds). Below 1 is better for times."""
+    out: dict[str, float | None] = {}
+    for base in ("default", "tuned"):
+        if not any(r["mode"] == base for r in runs):
+            continue
+        out[f"makespan_vs_{base}"] = ratio(_best(runs, "aios", "makespan_s"), _best(runs, base, "makespan_s"))
+        out[f"mean_completion_vs_{base}"] = ratio(
+            _best(runs, "aios", "mean_completion_s"), _best(runs, base, "mean_completion_s")
+        )
+        out[f"p99_completion_vs_{base}"] = ratio(
+            _best(runs, "aios", "p99_completion_s"), _best(runs, base, "p99_completion_s")
+        )
+        out[f"throughput_vs_{base}"] = ratio(
+            _best(runs, "aios", "output_tokens_per_s"), _best(runs, base, "output_tokens_per_s")
+        )
+        out[f"all_done_speedup_{base}"] = ratio(
+            _best(runs, base, "all_done_s"), _best(runs, "aios", "all_done_s")
+        )
+    out["makespan_vs_quota_minimum"] = _best(runs, "aios", "makespan_vs_quota_minimum")
+    return out

@@ -1,0 +1,75 @@
+"""The benchmark scenarios: the sim each runs against and the kernel config aios gets.
+
+Rates: the sim runs with ``--time-scale``; one simulated minute lasts ``60 / scale`` real
+seconds, so its per-minute buckets hold about that many seconds of burst. The kernel is told
+the same limits and window, as a user states their provider tier in ``aios.toml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    sim_args: tuple[str, ...]
+    agents: int
+    frameworks: tuple[str, ...]
+    policy: str
+    #: Kernel core limits for the sim endpoint (the base URL is filled in at run time).
+    core: dict[str, Any] = field(default_factory=dict)
+    modes: tuple[str, ...] = ("default", "tuned", "aios")
+    #: Real-time request quota: (bucket capacity, refill per second), for the theoretical minimum.
+    request_quota: tuple[float, float] | None = None
+    kernel_extra: dict[str, Any] = field(default_factory=dict)
+
+    def kernel_config(self, base_url: str, policy: str | None = None) -> dict[str, Any]:
+        core = {"name": "sim", "api": "openai", "base_url": base_url, **self.core}
+        return {"policy": policy or self.policy, "cores": [core], **self.kernel_extra}
+
+
+_SCALE = 60.0
+_RPM = 10  # per simulated minute = per real second at scale 60: 10 requests of burst, 10/s
+
+SCENARIOS: dict[str, Scenario] = {
+    "rate-limited": Scenario(
+        name="rate-limited",
+        description="An API with OpenAI-style RPM/TPM limits that the agents together exceed.",
+        sim_args=(
+            "--profile",
+            "api",
+            "--rpm",
+            str(_RPM),
+            "--tpm",
+            "1000000",
+            "--time-scale",
+            str(_SCALE),
+        ),
+        agents=32,
+        frameworks=("openai", "langchain", "openai-agents", "autogen"),
+        policy="fifo",
+        core={"rpm": _RPM, "tpm": 1_000_000, "rate_window_s": 60 / _SCALE},
+        request_quota=(float(_RPM), _RPM * _SCALE / 60),
+    ),
+    "server": Scenario(
+        name="server",
+        description="One inference server with few slots and a KV budget shared by all agents.",
+        sim_args=("--profile", "server", "--slots", "4", "--time-scale", "10"),
+        agents=16,
+        frameworks=("openai",),
+        policy="las",
+        core={"max_concurrency": 4},
+    ),
+    "overhead": Scenario(
+        name="overhead",
+        description="The instant profile: what aios adds to each call.",
+        sim_args=("--profile", "instant"),
+        agents=1,
+        frameworks=("openai",),
+        policy="fifo",
+        modes=("default", "aios"),
+    ),
+}

@@ -1,0 +1,78 @@
+"""One measured run in a fresh process: N agents at once, plain or through aios.
+
+``python -m aios.bench.worker '<json spec>'`` prints one JSON line of results. A fresh process
+per run keeps patching, client pools and caches from leaking between the compared modes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+import tracemalloc
+from typing import Any
+
+from aios.bench.workloads import WORKLOADS
+
+
+async def _agents(spec: dict[str, Any], indices: list[int]) -> list[dict[str, Any]]:
+    frameworks: list[str] = spec["frameworks"]
+    retries = spec.get("max_retries")
+    start = time.monotonic()
+
+    async def one(i: int) -> dict[str, Any]:
+        framework = frameworks[i % len(frameworks)]
+        try:
+            await WORKLOADS[framework](i, retries)
+            ok, error = True, None
+        except Exception as exc:  # an agent that fails is a result, not a crash
+            ok, error = False, f"{type(exc).__name__}: {str(exc)[:200]}"
+        return {
+            "agent": i,
+            "framework": framework,
+            "ok": ok,
+            "error": error,
+            "completion_s": time.monotonic() - start,
+        }
+
+    return await asyncio.gather(*(one(i) for i in indices))
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    kernel = None
+    if spec["mode"] == "aios":
+        import aios
+
+        kernel = aios.boot(aios.KernelConfig.model_validate(spec["kernel"]))
+        aios.patch(*spec.get("patch", []))
+    tracemalloc.start()
+    cpu0 = time.process_time()
+    t0 = time.monotonic()
+    results = asyncio.run(_agents(spec, spec["indices"]))
+    elapsed = time.monotonic() - t0
+    cpu = time.process_time() - cpu0
+    _, peak = tracemalloc.get_traced_memory()
+    out: dict[str, Any] = {
+        "mode": spec["mode"],
+        "agents": results,
+        "makespan_s": elapsed,
+        "cpu_s": cpu,
+        "peak_traced_bytes": peak,
+        "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+    if kernel is not None:
+        report = kernel.report()
+        waits = [s["waiting_s"] for s in report["syscalls"] if s["kind"] == "llm"]
+        out["kernel"] = {
+            "llm_calls": sum(1 for s in report["syscalls"] if s["kind"] == "llm"),
+            "retries": sum(s["retries"] for s in report["syscalls"]),
+            "waits": waits,
+        }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

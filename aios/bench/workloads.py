@@ -1,0 +1,144 @@
+"""Agent programs of each framework, as a user would write them, parameterised only by index.
+
+Every agent is multi-step with tool calls. They read the provider's address from the usual
+environment variables (OPENAI_BASE_URL, OPENAI_API_KEY), exactly as unmodified programs do.
+``max_retries`` is the SDK setting a user would touch: ``None`` keeps the framework's default.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+MODEL = "gpt-4o-mini"
+Workload = Callable[[int, int | None], Awaitable[str]]
+
+
+def _task(i: int) -> str:
+    return f"Agent {i}: look up topic {i} and the weather in city {i}, then report."
+
+
+async def openai_agent(i: int, max_retries: int | None) -> str:
+    """The raw openai SDK: a chat-completions tool loop."""
+    from openai import AsyncOpenAI
+
+    kwargs: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
+    client = AsyncOpenAI(**kwargs)
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": name,
+                "description": f"Get the {name.split('_')[1]} for a subject.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"subject": {"type": "string"}},
+                    "required": ["subject"],
+                },
+            },
+        }
+        for name in ("get_facts", "get_weather")
+    ]
+    messages: list[dict[str, Any]] = [{"role": "user", "content": _task(i)}]
+    try:
+        for _ in range(6):
+            reply = await client.chat.completions.create(
+                model=MODEL,
+                messages=messages,
+                tools=tools,
+                max_tokens=64,  # type: ignore[arg-type]
+            )
+            message = reply.choices[0].message
+            if not message.tool_calls:
+                return message.content or ""
+            messages.append(message.model_dump(exclude_none=True))
+            for call in message.tool_calls:
+                args = json.loads(call.function.arguments or "{}")
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": f"{args} is fine."})
+        return ""
+    finally:
+        await client.close()
+
+
+async def langchain_agent(i: int, max_retries: int | None) -> str:
+    """langchain ``create_agent`` with two tools."""
+    from langchain.agents import create_agent
+    from langchain_core.tools import tool
+    from langchain_openai import ChatOpenAI
+
+    @tool
+    def get_facts(subject: str) -> str:
+        """Get facts about a subject."""
+        return f"{subject} has three facts."
+
+    @tool
+    def get_weather(city: str) -> str:
+        """Get the weather in a city."""
+        return f"It is sunny in {city}."
+
+    kwargs: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
+    model = ChatOpenAI(model=MODEL, max_tokens=64, **kwargs)
+    agent = create_agent(model, tools=[get_facts, get_weather], name=f"lc-{i}")
+    result = await agent.ainvoke({"messages": [{"role": "user", "content": _task(i)}]})
+    return str(result["messages"][-1].content)
+
+
+async def openai_agents_agent(i: int, max_retries: int | None) -> str:
+    """openai-agents: an Agent with two function tools, run with ``Runner.run``."""
+    from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool
+    from openai import AsyncOpenAI
+
+    @function_tool
+    def get_facts(subject: str) -> str:
+        """Get facts about a subject."""
+        return f"{subject} has three facts."
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """Get the weather in a city."""
+        return f"It is sunny in {city}."
+
+    kwargs: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
+    client = AsyncOpenAI(**kwargs)
+    agent = Agent(
+        name=f"oa-{i}",
+        instructions="Use the tools, then answer.",
+        tools=[get_facts, get_weather],
+        model=OpenAIChatCompletionsModel(model=MODEL, openai_client=client),
+    )
+    result = await Runner.run(agent, _task(i))
+    return str(result.final_output)
+
+
+async def autogen_agent(i: int, max_retries: int | None) -> str:
+    """autogen-agentchat: an AssistantAgent with two tools."""
+    from autogen_agentchat.agents import AssistantAgent
+    from autogen_ext.models.openai import OpenAIChatCompletionClient
+
+    def get_facts(subject: str) -> str:
+        """Get facts about a subject."""
+        return f"{subject} has three facts."
+
+    async def get_weather(city: str) -> str:
+        """Get the weather in a city."""
+        return f"It is sunny in {city}."
+
+    kwargs: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
+    client = OpenAIChatCompletionClient(model=MODEL, max_tokens=64, **kwargs)
+    agent = AssistantAgent(
+        f"ag_{i}", model_client=client, tools=[get_facts, get_weather], reflect_on_tool_use=True
+    )
+    try:
+        result = await agent.run(task=_task(i))
+        return str(result.messages[-1].content)
+    finally:
+        await client.close()
+
+
+WORKLOADS: dict[str, Workload] = {
+    "openai": openai_agent,
+    "langchain": langchain_agent,
+    "openai-agents": openai_agents_agent,
+    "autogen": autogen_agent,
+}

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import IO, Any
 
@@ -24,9 +25,13 @@ class SimServer:
     """``with SimServer("--rpm", "60") as sim: ...`` — ``sim.url`` is ``http://127.0.0.1:PORT``."""
 
     def __init__(
-        self, *args: str, start_timeout: float = START_TIMEOUT, env: dict[str, str] | None = None
+        self,
+        *args: str | Sequence[str],
+        start_timeout: float = START_TIMEOUT,
+        env: dict[str, str] | None = None,
     ) -> None:
-        self.args = list(args)
+        # Both SimServer("--rpm", "60") and SimServer(["--rpm", "60"]) read naturally.
+        self.args = [str(a) for arg in args for a in ([arg] if isinstance(arg, str) else arg)]
         self.start_timeout = start_timeout
         self.extra_env = env or {}
         self.url = ""

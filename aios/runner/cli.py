@@ -1,0 +1,92 @@
+"""The ``aios run`` and ``aios plugins`` commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from aios.runner.launch import RunOptions, command, exec_program, program_env
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"aios run: error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _check(opts: RunOptions) -> None:
+    """Reject bad options here, with exit code 2, rather than inside the program."""
+    import aios
+    from aios.adapters.plugins import plugins
+    from aios.config import load_config
+    from aios.errors import ConfigError, UnknownFrameworkError
+    from aios.kernel.policies import make_policy, policy_names
+
+    # Plugins are loaded here only when needed: the program's process loads them anyway.
+    if opts.frameworks or (opts.policy is not None and opts.policy not in policy_names()):
+        registry = plugins().adapters  # also registers the plugins' policies
+        unknown = [n for n in opts.frameworks if n not in registry]
+        if unknown:
+            try:
+                aios.patch(*unknown)  # raises the standard message naming known and installed ones
+            except UnknownFrameworkError as e:
+                raise _fail(str(e)) from None
+    overrides = {"policy": opts.policy, "max_concurrency": opts.max_concurrency}
+    try:
+        cfg = load_config(opts.config, overrides=overrides)
+        make_policy(cfg.policy)
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+
+
+def run(
+    ctx: typer.Context,
+    script: str | None = typer.Argument(None, help="The program (a .py file), then its arguments."),
+    module: str | None = typer.Option(None, "-m", help="Run a module as `python -m MODULE` does."),
+    policy: str | None = typer.Option(None, "--policy", help="Scheduling policy (fifo, fair, ...)."),
+    max_concurrency: int | None = typer.Option(
+        None, "--max-concurrency", min=1, help="At most N calls in flight per LLM endpoint."
+    ),
+    report: Path | None = typer.Option(None, "--report", help="Write the kernel report JSON here at exit."),
+    config: Path | None = typer.Option(None, "--config", help="aios config file (TOML)."),
+    frameworks: str | None = typer.Option(
+        None, "--frameworks", help="Comma-separated adapters to patch (default: every installed one)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary table at exit."),
+) -> None:
+    """Run a Python program with every LLM and tool call going through the aios kernel.
+
+    `aios run app.py ARGS` or `aios run -m package.module ARGS`. The program runs as __main__ with
+    its own argv, working directory and exit code; Python subprocesses it starts are covered too.
+    """
+    args = list(ctx.args)
+    if module is None and script is None:
+        raise _fail("give the program to run: `aios run SCRIPT [ARGS...]` or `aios run -m MODULE [ARGS...]`")
+    if module is not None and script is not None:
+        args.insert(0, script)  # with -m, everything after the module belongs to the program
+        script = None
+    names = tuple(n.strip() for n in (frameworks or "").split(",") if n.strip())
+    opts = RunOptions(policy, max_concurrency, report, config, names, quiet)
+    _check(opts)
+    exec_program(command(script, module, args), program_env(opts))
+
+
+def plugins_command(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the adapters: framework, installed version, supported range, and plugin errors."""
+    from aios.runner.listing import adapter_rows, plugins_table
+
+    rows, errors = adapter_rows()
+    if as_json:
+        typer.echo(json.dumps({"adapters": rows, "errors": errors}, indent=2))
+        return
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)  # piped output keeps whole names rather than 80 columns
+    console.print(plugins_table(rows))
+    for plugin, reason in sorted(errors.items()):
+        console.print(f"[red]plugin {plugin!r} failed:[/red] {reason}", highlight=False)

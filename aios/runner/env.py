@@ -1,0 +1,16 @@
+"""The environment variables through which ``aios run`` talks to the processes it starts."""
+
+from __future__ import annotations
+
+#: Set to the bootstrap directory in every process started under ``aios run``.
+BOOTSTRAP = "AIOS_BOOTSTRAP"
+#: Where the merged report goes (absolute path); unset for no report file.
+REPORT = "AIOS_REPORT"
+#: ``1``: no summary table at exit.
+QUIET = "AIOS_QUIET"
+#: Comma-separated adapter names to patch; unset: every installed adapter.
+FRAMEWORKS = "AIOS_RUN_FRAMEWORKS"
+#: ``1`` in the program's own process only; the bootstrap removes it so subprocesses are children.
+ROOT = "AIOS_RUN_ROOT"
+#: Directory where subprocesses leave their reports for the root to merge.
+SPOOL = "AIOS_RUN_SPOOL"

@@ -91,9 +91,15 @@ class SimProvider:
     ) -> SimResult:
         path, _, query = path.partition("?")
         hdrs = _lower(headers)
-        flavor: Flavor = (
-            "anthropic" if path.startswith("/v1/messages") or "anthropic-version" in hdrs else "openai"
-        )
+        # The path decides the flavor; only shared or unknown paths fall back to the
+        # header the Anthropic SDK always sends.
+        flavor: Flavor
+        if path.startswith("/v1/messages"):
+            flavor = "anthropic"
+        elif path.startswith(("/v1/chat/", "/v1/responses", "/v1/conversations")):
+            flavor = "openai"
+        else:
+            flavor = "anthropic" if "anthropic-version" in hdrs else "openai"
         request_id = self.ids.new("req_")
         endpoint, handler, args = self._route(method.upper(), path.rstrip("/") or "/")
         self._stats.begin(endpoint)
@@ -102,7 +108,7 @@ class SimProvider:
             if handler is None:
                 status = 405 if endpoint.startswith("405") else 404
                 text = f"Invalid URL ({method.upper()} {path})" if flavor == "openai" else "Not Found"
-                return self._error(flavor, status, text, request_id)
+                return self._finish(self._error(flavor, status, text, request_id), request_id)
             data = self._decode(body)
             result = await handler(data, hdrs, flavor, request_id, dict(parse_qsl(query)), *args)
             streaming = result.stream is not None
@@ -110,9 +116,10 @@ class SimProvider:
                 result.stream = self._track(result.stream)  # type: ignore[arg-type]
             return self._finish(result, request_id)
         except BadRequest as exc:
-            return self._error(flavor, exc.status, exc.message, request_id, param=exc.param)
+            error = self._error(flavor, exc.status, exc.message, request_id, param=exc.param)
+            return self._finish(error, request_id)
         except ScriptedError as exc:
-            return self._error(flavor, exc.status, exc.message, request_id)
+            return self._finish(self._error(flavor, exc.status, exc.message, request_id), request_id)
         finally:
             if not streaming:
                 self._stats.end()
@@ -191,7 +198,7 @@ class SimProvider:
         headers: dict[str, str] | None = None,
     ) -> SimResult:
         body = error_body(flavor, status, message, param=param, code=code, kind=kind, request_id=request_id)
-        return self._finish(SimResult(status, {**_JSON, **(headers or {})}, json=body), request_id)
+        return SimResult(status, {**_JSON, **(headers or {})}, json=body)
 
     def _finish(self, result: SimResult, request_id: str) -> SimResult:
         result.headers["x-request-id"] = request_id

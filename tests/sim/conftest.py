@@ -14,7 +14,7 @@ os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("OTEL_SDK_DISABLED", "true")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "false")
 
-from aios.sim import SimServer  # noqa: E402
+from aios.sim import SimServer
 
 ADD_TOOL = {
     "type": "function",
@@ -67,15 +67,13 @@ def openai_client(sim_server: SimServer):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def async_openai_client(sim_server: SimServer):  # type: ignore[no-untyped-def]
     openai = pytest.importorskip("openai")
-    return openai.AsyncOpenAI(base_url=sim_server.openai_base_url, api_key="sim-key",
-                              max_retries=0)
+    return openai.AsyncOpenAI(base_url=sim_server.openai_base_url, api_key="sim-key", max_retries=0)
 
 
 @pytest.fixture
 def anthropic_client(sim_server: SimServer):  # type: ignore[no-untyped-def]
     anthropic = pytest.importorskip("anthropic")
-    client = anthropic.Anthropic(base_url=sim_server.anthropic_base_url, api_key="sim-key",
-                                 max_retries=0)
+    client = anthropic.Anthropic(base_url=sim_server.anthropic_base_url, api_key="sim-key", max_retries=0)
     yield client
     client.close()
 

@@ -42,7 +42,9 @@ def test_parallel_tool_calls_then_final_answer(openai_client: openai.OpenAI) -> 
         {"role": "user", "content": "Add 3 and 4, and get the weather in Paris."}
     ]
     first = openai_client.chat.completions.create(
-        model="m", messages=messages, tools=[ADD_TOOL, WEATHER_TOOL]  # type: ignore[arg-type,list-item]
+        model="m",
+        messages=messages,
+        tools=[ADD_TOOL, WEATHER_TOOL],  # type: ignore[arg-type,list-item]
     )
     choice = first.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -57,7 +59,9 @@ def test_parallel_tool_calls_then_final_answer(openai_client: openai.OpenAI) -> 
         {"role": "tool", "tool_call_id": calls[1].id, "content": "sunny"},
     ]
     final = openai_client.chat.completions.create(
-        model="m", messages=messages, tools=[ADD_TOOL, WEATHER_TOOL]  # type: ignore[arg-type,list-item]
+        model="m",
+        messages=messages,
+        tools=[ADD_TOOL, WEATHER_TOOL],  # type: ignore[arg-type,list-item]
     )
     assert final.choices[0].finish_reason == "stop"
     text = final.choices[0].message.content or ""
@@ -68,7 +72,9 @@ def test_tool_call_ids_never_repeat(openai_client: openai.OpenAI) -> None:
     ids = set()
     for _ in range(5):
         result = openai_client.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "add 1 and 2"}], tools=[ADD_TOOL]  # type: ignore[list-item]
+            model="m",
+            messages=[{"role": "user", "content": "add 1 and 2"}],
+            tools=[ADD_TOOL],  # type: ignore[list-item]
         )
         ids.update(c.id for c in result.choices[0].message.tool_calls or [])
     assert len(ids) == 5
@@ -77,16 +83,24 @@ def test_tool_call_ids_never_repeat(openai_client: openai.OpenAI) -> None:
 def test_tool_choice_none_required_and_named(openai_client: openai.OpenAI) -> None:
     msgs = [{"role": "user", "content": "add 1 and 2"}]
     none = openai_client.chat.completions.create(
-        model="m", messages=msgs, tools=[ADD_TOOL], tool_choice="none"  # type: ignore[arg-type,list-item]
+        model="m",
+        messages=msgs,
+        tools=[ADD_TOOL],
+        tool_choice="none",  # type: ignore[arg-type,list-item]
     )
     assert none.choices[0].message.tool_calls is None
     named = openai_client.chat.completions.create(
-        model="m", messages=msgs, tools=[ADD_TOOL, WEATHER_TOOL],  # type: ignore[arg-type,list-item]
+        model="m",
+        messages=msgs,
+        tools=[ADD_TOOL, WEATHER_TOOL],  # type: ignore[arg-type,list-item]
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
     )
     assert [c.function.name for c in named.choices[0].message.tool_calls or []] == ["get_weather"]
     single = openai_client.chat.completions.create(
-        model="m", messages=msgs, tools=[ADD_TOOL, WEATHER_TOOL], parallel_tool_calls=False  # type: ignore[arg-type,list-item]
+        model="m",
+        messages=msgs,
+        tools=[ADD_TOOL, WEATHER_TOOL],
+        parallel_tool_calls=False,  # type: ignore[arg-type,list-item]
     )
     assert len(single.choices[0].message.tool_calls or []) == 1
 
@@ -105,13 +119,18 @@ def test_n_stop_and_max_tokens(openai_client: openai.OpenAI) -> None:
 
 def test_stream_with_usage_and_tool_calls(openai_client: openai.OpenAI) -> None:
     stream = openai_client.chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "add 5 and 6"}], tools=[ADD_TOOL],  # type: ignore[list-item]
-        stream=True, stream_options={"include_usage": True},
+        model="m",
+        messages=[{"role": "user", "content": "add 5 and 6"}],
+        tools=[ADD_TOOL],  # type: ignore[list-item]
+        stream=True,
+        stream_options={"include_usage": True},
     )
     chunks = list(stream)
     args = "".join(
         tc.function.arguments or ""
-        for ch in chunks for choice in ch.choices for tc in choice.delta.tool_calls or []
+        for ch in chunks
+        for choice in ch.choices
+        for tc in choice.delta.tool_calls or []
         if tc.function
     )
     assert json.loads(args) == {"a": 5, "b": 6}
@@ -139,7 +158,8 @@ class Weather(BaseModel):
 
 def test_parse_structured_output(openai_client: openai.OpenAI) -> None:
     result = openai_client.chat.completions.parse(
-        model="gpt-4o", messages=[{"role": "user", "content": "Weather in Oslo is 12 degrees"}],
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "Weather in Oslo is 12 degrees"}],
         response_format=Weather,
     )
     parsed = result.choices[0].message.parsed
@@ -153,7 +173,8 @@ def test_parse_with_strict_function_tool(openai_client: openai.OpenAI) -> None:
         b: int
 
     result = openai_client.chat.completions.parse(
-        model="m", messages=[{"role": "user", "content": "add 8 and 9"}],
+        model="m",
+        messages=[{"role": "user", "content": "add 8 and 9"}],
         tools=[openai.pydantic_function_tool(Add)],
     )
     call = (result.choices[0].message.tool_calls or [])[0]
@@ -162,7 +183,8 @@ def test_parse_with_strict_function_tool(openai_client: openai.OpenAI) -> None:
 
 def test_json_object_mode(openai_client: openai.OpenAI) -> None:
     result = openai_client.chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "json please"}],
+        model="m",
+        messages=[{"role": "user", "content": "json please"}],
         response_format={"type": "json_object"},
     )
     assert isinstance(json.loads(result.choices[0].message.content or ""), dict)
@@ -170,7 +192,8 @@ def test_json_object_mode(openai_client: openai.OpenAI) -> None:
 
 def test_reasoning_model_reports_reasoning_tokens(openai_client: openai.OpenAI) -> None:
     result = openai_client.chat.completions.create(
-        model="o4-mini", messages=[{"role": "user", "content": "think hard"}],
+        model="o4-mini",
+        messages=[{"role": "user", "content": "think hard"}],
         reasoning_effort="high",
     )
     assert result.usage is not None and result.usage.completion_tokens_details is not None
@@ -201,8 +224,11 @@ def test_bad_requests_are_400_in_openai_shape(
 def test_invalid_json_and_unknown_path(sim_server: SimServer) -> None:
     import httpx
 
-    bad = httpx.post(sim_server.openai_base_url + "/chat/completions", content=b"{nope",
-                     headers={"content-type": "application/json"})
+    bad = httpx.post(
+        sim_server.openai_base_url + "/chat/completions",
+        content=b"{nope",
+        headers={"content-type": "application/json"},
+    )
     assert bad.status_code == 400 and "error" in bad.json()
     missing = httpx.get(sim_server.openai_base_url + "/no/such/thing")
     assert missing.status_code == 404 and missing.json()["error"]["type"] == "invalid_request_error"
@@ -221,9 +247,10 @@ async def test_async_client_concurrency(sim_server: SimServer) -> None:
 
     client = openai.AsyncOpenAI(base_url=sim_server.openai_base_url, api_key="k", max_retries=0)
     async with client:
-        results = await asyncio.gather(*[
-            client.chat.completions.create(
-                model="m", messages=[{"role": "user", "content": f"q {i}"}])
-            for i in range(20)
-        ])
+        results = await asyncio.gather(
+            *[
+                client.chat.completions.create(model="m", messages=[{"role": "user", "content": f"q {i}"}])
+                for i in range(20)
+            ]
+        )
     assert len({r.id for r in results}) == 20

@@ -35,7 +35,9 @@ def test_function_call_round_trip(openai_client: openai.OpenAI) -> None:
     calls = [item for item in first.output if item.type == "function_call"]
     assert len(calls) == 1 and json.loads(calls[0].arguments) == {"a": 2, "b": 40}
     second = openai_client.responses.create(
-        model="m", previous_response_id=first.id, tools=[ADD],  # type: ignore[list-item]
+        model="m",
+        previous_response_id=first.id,
+        tools=[ADD],  # type: ignore[list-item]
         input=[{"type": "function_call_output", "call_id": calls[0].call_id, "output": "42"}],
     )
     assert second.previous_response_id == first.id
@@ -50,9 +52,14 @@ def test_unknown_previous_response_is_400(openai_client: openai.OpenAI) -> None:
 
 
 def test_stream_events_and_final_response(openai_client: openai.OpenAI) -> None:
-    events = list(openai_client.responses.create(
-        model="m", input="add 1 and 1", tools=[ADD], stream=True  # type: ignore[list-item]
-    ))
+    events = list(
+        openai_client.responses.create(
+            model="m",
+            input="add 1 and 1",
+            tools=[ADD],
+            stream=True,  # type: ignore[list-item]
+        )
+    )
     kinds = [e.type for e in events]
     assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
     assert "response.function_call_arguments.delta" in kinds
@@ -76,9 +83,11 @@ def test_reasoning_summary(openai_client: openai.OpenAI) -> None:
     assert reasoning and reasoning[0].summary and reasoning[0].summary[0].text
     assert response.usage is not None
     assert response.usage.output_tokens_details.reasoning_tokens > 0
-    events = list(openai_client.responses.create(
-        model="o4-mini", input="why", reasoning={"summary": "auto"}, stream=True
-    ))
+    events = list(
+        openai_client.responses.create(
+            model="o4-mini", input="why", reasoning={"summary": "auto"}, stream=True
+        )
+    )
     assert "response.reasoning_summary_text.delta" in [e.type for e in events]
 
 

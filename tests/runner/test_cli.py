@@ -1,0 +1,55 @@
+"""``aios run`` option errors (they exit 2 before the program starts) and ``aios plugins``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from aios.cli import app
+
+runner = CliRunner()
+
+
+def test_run_without_a_program_is_an_error() -> None:
+    result = runner.invoke(app, ["run"])
+    assert result.exit_code == 2
+    assert "SCRIPT" in result.output and "-m MODULE" in result.output
+
+
+def test_unknown_framework_names_known_and_installed() -> None:
+    result = runner.invoke(app, ["run", "--frameworks", "openai,bogus", "x.py"])
+    assert result.exit_code == 2
+    assert "'bogus'" in result.output and "known:" in result.output and "installed here:" in result.output
+
+
+def test_bad_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "aios.toml"
+    cfg.write_text("policy = [1\n")
+    result = runner.invoke(app, ["run", "--config", str(cfg), "x.py"])
+    assert result.exit_code == 2
+    assert "not valid TOML" in result.output
+
+
+def test_unknown_policy() -> None:
+    result = runner.invoke(app, ["run", "--policy", "lottery", "x.py"])
+    assert result.exit_code == 2
+    assert "lottery" in result.output
+
+
+def test_max_concurrency_must_be_positive() -> None:
+    result = runner.invoke(app, ["run", "--max-concurrency", "0", "x.py"])
+    assert result.exit_code == 2
+
+
+def test_plugins_json_lists_every_adapter() -> None:
+    from aios.adapters import plugins
+
+    result = runner.invoke(app, ["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [r["name"] for r in data["adapters"]] == sorted(plugins().adapters)
+    assert data["errors"] == dict(plugins().errors)
+    for row in data["adapters"]:
+        assert row["would_patch"] == (row["installed"] is not None)

@@ -146,6 +146,14 @@ class SimServer:
     def reset(self) -> None:
         self._http().post("/sim/reset").raise_for_status()
 
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        """Change settings of the running sim (e.g. ``rpm=60, faults="500=1"``); resets stats."""
+        response = self._http().post("/sim/config", json=changes)
+        if response.status_code != 200:
+            raise SimServerError(f"sim rejected configuration {changes!r}: {response.text}")
+        data: dict[str, Any] = response.json()
+        return data
+
     def env(self) -> dict[str, str]:
         return {
             "OPENAI_BASE_URL": self.openai_base_url,

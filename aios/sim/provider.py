@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from . import resources, wire_anthropic, wire_chat, wire_responses
 from .codec import loads
-from .config import SimConfig
+from .config import Faults, SimConfig
 from .errors import Flavor, error_body
 from .faults import FaultInjector
 from .ids import IdMaker
@@ -50,19 +50,36 @@ def _api_key(headers: dict[str, str]) -> str:
 
 class SimProvider:
     def __init__(self, config: SimConfig | None = None) -> None:
-        self.config = config or SimConfig()
-        script = Script.load(self.config.script) if self.config.mode == "scripted" else None
-        self._script = script
-        self.policy = Policy(self.config, script)
-        self.ids = IdMaker(self.config.seed)
-        self.limiter = RateLimiter(self.config)
-        self.faults = FaultInjector(self.config.faults, self.config.seed)
+        self.ids = IdMaker((config or SimConfig()).seed)
         self.store = Store()
         self.resources = Resources(self.store, self.ids)
-        self.timing: TimingModel = make_timing(self.config)
         self._stats = Stats()
         self._spent: dict[str, int] = {}
+        self._apply(config or SimConfig())
         self._routes()
+
+    def _apply(self, config: SimConfig) -> None:
+        script = Script.load(config.script) if config.mode == "scripted" else None
+        self.config = config
+        self._script = script
+        self.policy = Policy(config, script)
+        self.limiter = RateLimiter(config)
+        self.faults = FaultInjector(config.faults, config.seed)
+        self.timing: TimingModel = make_timing(config)
+
+    def configure(self, changes: Mapping[str, Any]) -> SimConfig:
+        """Replace some settings at run time (``faults`` may be a spec string), then reset.
+
+        Lets one running sim serve many test scenarios; ids and stored state survive.
+        Raises ``ValueError`` (pydantic's ValidationError included) naming a bad setting.
+        """
+        updates = dict(changes)
+        if isinstance(updates.get("faults"), str):
+            updates["faults"] = Faults.parse(updates["faults"])
+        merged = {**self.config.model_dump(), **updates}
+        self._apply(SimConfig.model_validate(merged))
+        self.reset()
+        return self.config
 
     # -- public surface -------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:

@@ -14,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from .codec import dumps
+from .codec import dumps, loads
 from .config import SimConfig
 from .provider import SimProvider
 from .result import SimDisconnect
+from .script import ScriptError
 
 _METHODS = ["GET", "POST", "DELETE", "PUT", "PATCH"]
 
@@ -51,6 +52,16 @@ def create_app(provider: SimProvider | None = None, config: SimConfig | None = N
         sim.reset()
         return _json_response(200, {"ok": True})
 
+    async def configure(request: Request) -> Response:
+        try:
+            changes = loads(await request.body() or b"{}")
+            if not isinstance(changes, dict):
+                raise ValueError("expected a JSON object of settings")
+            config = sim.configure(changes)
+        except (ValueError, ScriptError) as exc:
+            return _json_response(400, {"error": {"message": str(exc), "type": "invalid_config"}})
+        return _json_response(200, config.model_dump(mode="json"))
+
     async def proxy(request: Request) -> Response:
         path = request.url.path
         if request.url.query:
@@ -66,6 +77,7 @@ def create_app(provider: SimProvider | None = None, config: SimConfig | None = N
         routes=[
             Route("/sim/stats", stats, methods=["GET"]),
             Route("/sim/reset", reset, methods=["POST"]),
+        Route("/sim/config", configure, methods=["POST"]),
             Route("/{path:path}", proxy, methods=_METHODS),
         ]
     )

@@ -12,9 +12,9 @@ os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")
 os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("OTEL_SDK_DISABLED", "true")
 
-import aios  # noqa: E402
-from aios.kernel.kernel import Kernel  # noqa: E402
-from aios.sim.process import SimServer  # noqa: E402
+import aios
+from aios.kernel.kernel import Kernel
+from aios.sim.process import SimServer
 
 #: The ``api`` profile sped up: ~0.2 s a call, long enough for concurrent calls to overlap.
 SLOW_SIM_ARGS: tuple[str, ...] = ("--profile", "api", "--time-scale", "4")

@@ -13,8 +13,9 @@ Two jobs, kept apart:
   fakes, other providers) is gated here, around the provider call only: the subclass's own
   ``_generate`` / ``_agenerate`` / ``_stream`` / ``_astream``, wrapped the first time the class is
   used. So a cache hit, which never reaches the provider, is never an LLM syscall, and one
-  logical call is one syscall either way. If the SDK adapter is not active, SDK-backed models
-  are gated here too.
+  logical call is one syscall either way. SDK-backed models are gated here too when the SDK
+  adapter is not patched, and inside a tool syscall (a model or subagent called by a tool), where
+  the SDK adapters pass straight through.
 
 Tools: ``BaseTool.run`` / ``arun`` (langgraph's ``ToolNode`` reaches them through
 ``invoke``/``ainvoke``) go through ``kernel.run_tool`` / ``arun_tool``: per-tool concurrency and
@@ -152,10 +153,16 @@ def _sdk_adapter_active(sdk: str) -> bool:
 
 def _gated_here(model: Any) -> bool:
     """Whether this adapter makes the LLM syscall (else the SDK adapter does, one layer down)."""
-    if _passthrough():
+    inside = inside_syscall()
+    if inside in ("llm", "suppressed"):
         return False
     sdk = _sdk_of(type(model))
-    return sdk is None or not _sdk_adapter_active(sdk)
+    if sdk is None:
+        return True
+    if inside is not None:
+        # Inside a tool (a subagent run as a tool) the SDK adapters pass straight through.
+        return True
+    return not _sdk_adapter_active(sdk)
 
 
 def _model_name(model: Any) -> str | None:
@@ -361,8 +368,8 @@ _GATES: dict[str, Callable[..., Any]] = {
 def _tool_run(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    if _passthrough():
-        return wrapped(*args, **kwargs)
+    if inside_syscall():
+        return wrapped(*args, **kwargs)  # a tool run by a tool is part of the outer tool's run
     from aios.runtime import kernel
 
     ident = _tool_identity(kwargs)
@@ -380,7 +387,7 @@ def _tool_run(
 async def _tool_arun(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    if _passthrough():
+    if inside_syscall():
         return await wrapped(*args, **kwargs)
     from aios.runtime import kernel
 

@@ -28,6 +28,7 @@ class CoreSpec:
     input_tpm: int | None = None
     output_tpm: int | None = None
     rate_window_s: float = 60.0
+    rate_margin_s: float = 0.1
     fallbacks: tuple[str, ...] = ()
     #: Where calls routed here really go (same API kind): another base URL, key or model.
     target_base_url: str | None = None
@@ -122,9 +123,17 @@ class Core:
         if not self.has_free_slot():
             return math.inf
         requests = self.buckets.get("requests")
-        if requests is not None and not requests.can_take(1.0, now):
-            return now + requests.time_until(1.0, now)
+        if requests is not None:
+            wait = requests.time_until(self._with_margin(requests, 1.0), now)
+            if wait > 0:
+                return now + wait
         return 0.0
+
+    def _with_margin(self, bucket: TokenBucket, amount: float) -> float:
+        # Our bucket and the provider's start and refill at slightly different moments (a call
+        # admitted here reaches the provider later, a burst later than a single call), so a call
+        # waits for a little more than its own charge: ``rate_margin_s`` of refill.
+        return min(bucket.capacity, amount + bucket.rate * self.spec.rate_margin_s)
 
     def wait_for(self, sc: Syscall, now: float) -> float:
         """0 if ``sc`` may be admitted now, else the earliest time it might be."""
@@ -133,7 +142,7 @@ class Core:
             return wait
         latest = 0.0
         for name, bucket in self.buckets.items():
-            t = bucket.time_until(_charge(name, sc), now)
+            t = bucket.time_until(self._with_margin(bucket, _charge(name, sc)), now)
             if t > 0:
                 latest = max(latest, now + t)
         return latest

@@ -36,6 +36,7 @@ def spec_of(core: CoreConfig) -> CoreSpec:
         input_tpm=core.input_tpm,
         output_tpm=core.output_tpm,
         rate_window_s=core.rate_window_s,
+        rate_margin_s=core.rate_margin_s,
         fallbacks=tuple(core.fallbacks),
         target_base_url=core.target_base_url,
         target_model=core.target_model,

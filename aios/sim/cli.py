@@ -9,6 +9,7 @@ authentication and accepts any API key.
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -205,5 +206,12 @@ def serve(config: SimConfig, host: str, port: int, log_level: str = "warning") -
             backlog=2048,
         )
     )
-    # uvicorn installs its own SIGINT/SIGTERM handlers and shuts down gracefully.
-    server.run(sockets=[sock])
+    # uvicorn handles SIGINT/SIGTERM with a graceful shutdown, then re-raises the signal
+    # through the previous handler; a recording handler makes that a clean exit (status 0)
+    # and covers a signal that arrives before uvicorn takes over.
+    stopping: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stopping.append(signum))
+    if not stopping:
+        server.run(sockets=[sock])
+    sock.close()

@@ -391,3 +391,37 @@ def test_patch_before_import_in_a_fresh_process(tmp_path: Any) -> None:
         ["llm", "early", None],
         ["tool", "early", "add"],
     ]
+
+
+async def test_swarm_handoffs_and_selector_are_groups(kernel: Kernel, sim: SimServer) -> None:
+    from autogen_agentchat.teams import SelectorGroupChat, Swarm
+
+    c = client(sim)
+    try:
+        triage = AssistantAgent("triage", model_client=c, handoffs=["billing"])
+        billing = AssistantAgent("billing", model_client=c)
+        swarm = await Swarm([triage, billing], termination_condition=MaxMessageTermination(4)).run(
+            task="refund"
+        )
+        selector = SelectorGroupChat(
+            [
+                AssistantAgent("x1", model_client=c, description="first"),
+                AssistantAgent("x2", model_client=c, description="second"),
+            ],
+            model_client=c,
+            termination_condition=MaxMessageTermination(3),
+        )
+        await selector.run(task="go")
+    finally:
+        await c.close()
+    assert "HandoffMessage" in {type(m).__name__ for m in swarm.messages}
+    by_group: dict[str, set[str]] = {}
+    for rec in records(kernel, "llm") + records(kernel, "tool"):
+        by_group.setdefault(rec["group"], set()).add(rec["agent"])
+    # The selector's own speaker choice is the team's call; the members' calls are theirs.
+    assert by_group == {
+        "Swarm": {"triage", "billing"},
+        "SelectorGroupChat": {"SelectorGroupChat", "x1", "x2"},
+    }
+    assert [r["tool"] for r in records(kernel, "tool")] == ["transfer_to_billing"]
+    assert len(records(kernel, "llm")) == sim.stats()["requests"]

@@ -211,3 +211,10 @@ def test_plugins_command_lists_adapters() -> None:
     assert table.returncode == 0
     for row in data["adapters"]:
         assert row["name"] in table.stdout
+
+
+def test_frameworks_option_patches_only_those() -> None:
+    argv = [str(PROGRAMS / "kernel_probe.py"), "solo", "1"]
+    run = run_program(None, argv, aios=True, aios_args=["--frameworks", "openai"])
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["requested"] == ["openai"]

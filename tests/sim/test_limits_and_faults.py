@@ -92,7 +92,7 @@ def test_openai_sdk_honours_retry_after(sim: SimServer) -> None:
     strict = openai.OpenAI(base_url=server.openai_base_url, api_key="k", max_retries=0)
     patient = openai.OpenAI(base_url=server.openai_base_url, api_key="k", max_retries=3)
     with pytest.raises(openai.RateLimitError) as info:
-        for _ in range(40):
+        for _ in range(100):
             strict.chat.completions.create(**CHAT)  # type: ignore[call-overload]
     wait_ms = float(info.value.response.headers["retry-after-ms"])
     assert 0 < wait_ms <= 1000
@@ -124,7 +124,7 @@ def test_anthropic_rate_limit_headers_and_error(limited: SimServer) -> None:
     assert int(denied.headers["retry-after"]) >= 1
     client = anthropic.Anthropic(base_url=limited.url, api_key="k", max_retries=0)
     with pytest.raises(anthropic.RateLimitError):
-        for _ in range(40):
+        for _ in range(100):
             client.messages.create(**MSG)  # type: ignore[arg-type]
     client.close()
 

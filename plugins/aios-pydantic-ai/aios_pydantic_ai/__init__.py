@@ -1,0 +1,80 @@
+"""aios plugin for Pydantic AI 2.x: run identity from ``Agent(name=...)``, tools as tool syscalls.
+
+Where Pydantic AI is intercepted (checked in pydantic-ai-slim 2.68):
+
+- Identity: ``Agent.iter`` is the one async context manager that ``run``, ``run_sync`` and
+  ``run_stream`` all enter; the run's calls are attributed to the agent's ``name`` (Pydantic AI
+  infers it from the variable name when none is given, while entering ``iter``).
+- LLM calls: the ``OpenAIChatModel``/``OpenAIResponsesModel`` reach the openai SDK, whose aios
+  adapter makes the LLM syscall at the transport; nothing to do here.
+- Tools: ``FunctionToolset.call_tool`` runs every function tool (the agent's own ``@agent.tool``
+  ones and any ``FunctionToolset``); sync tools then hop to a worker thread, so the identity is
+  read here, before the hop, and passed explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aios.adapters import Adapter, hookimpl
+from aios.kernel.context import AgentIdentity, acting_as, current_agent, inside_syscall
+
+FRAMEWORK = "pydantic-ai"
+
+__all__ = ["PydanticAIAdapter", "aios_register_adapters"]
+
+
+class _NamedRun:
+    """``Agent.iter``'s context manager, with the run attributed to the agent while it is open."""
+
+    def __init__(self, inner: Any, agent: Any) -> None:
+        self._inner = inner
+        self._agent = agent
+        self._as: Any = None
+
+    async def __aenter__(self) -> Any:
+        run = await self._inner.__aenter__()
+        name = getattr(self._agent, "name", None)  # inferred by now if it was not given
+        if isinstance(name, str) and name:
+            self._as = acting_as(AgentIdentity(name, framework=FRAMEWORK))
+            self._as.__enter__()
+        return run
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        try:
+            if self._as is not None:
+                self._as.__exit__(None, None, None)
+        finally:
+            return await self._inner.__aexit__(*exc)  # noqa: B012 - the inner manager decides
+
+
+def _iter(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    return _NamedRun(wrapped(*args, **kwargs), instance)
+
+
+async def _call_tool(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    if inside_syscall():
+        return await wrapped(*args, **kwargs)
+    from aios.runtime import kernel
+
+    name = args[0] if args else kwargs.get("name")
+    return await kernel().arun_tool(
+        str(name), lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=current_agent()
+    )
+
+
+class PydanticAIAdapter(Adapter):
+    name = "pydantic-ai"
+    distribution = "pydantic-ai-slim"
+    supported = ">=2,<3"
+    module = "pydantic_ai"
+
+    def _patch(self) -> None:
+        self.wrap("pydantic_ai.agent", "Agent.iter", _iter)
+        self.wrap("pydantic_ai.toolsets.function", "FunctionToolset.call_tool", _call_tool)
+
+
+@hookimpl
+def aios_register_adapters(register: Callable[[Adapter], None]) -> None:
+    register(PydanticAIAdapter())

@@ -147,7 +147,15 @@ def _format_errors(err: ValidationError, source: str) -> str:
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    skip = {"AIOS_CONFIG", "AIOS_DISABLE_ADAPTERS", "AIOS_BOOTSTRAP", "AIOS_REPORT", "AIOS_QUIET"}
+    # Variables that steer the runner or plugin loading, not the kernel.
+    skip = {
+        "AIOS_CONFIG",
+        "AIOS_DISABLE_ADAPTERS",
+        "AIOS_BOOTSTRAP",
+        "AIOS_REPORT",
+        "AIOS_QUIET",
+        "AIOS_NO_ENTRY_POINTS",
+    }
     out: dict[str, Any] = {}
     for key, raw in environ.items():
         if not key.startswith("AIOS_") or key in skip or key.startswith("AIOS_RUN_"):

@@ -1,14 +1,13 @@
 """The test matrix. crewai pins openai<3, so the suite runs in two environments:
 
 - ``crewai``: openai 2.x, the openai-agents that resolves beside crewai, every framework;
-- ``latest``: openai 3.x, the newest openai-agents, every framework but crewai.
+- ``latest``: openai 3.x, the newest openai-agents, every framework but crewai, plus the
+  third-party plugin under ``plugins/`` (pydantic-ai needs openai 3).
 
 Run everything with ``nox``; one environment with ``nox -s crewai`` or ``nox -s latest``.
 """
 
 from __future__ import annotations
-
-import os
 
 import nox
 
@@ -23,11 +22,12 @@ TELEMETRY_OFF = {
     "DO_NOT_TRACK": "1",
 }
 COMMON_EXTRAS = "dev,openai,anthropic,langchain,autogen,openai-agents,plot"
-PLUGINS = [p for p in ("plugins/aios-pydantic-ai",) if os.path.isdir(p)]
+PLUGIN = "plugins/aios-pydantic-ai"
+SUITES = ["tests", "compat_tests"]
 
 
-def _pytest(session: nox.Session) -> None:
-    args = session.posargs or ["tests", "compat_tests", "-q", "-p", "no:cacheprovider"]
+def _pytest(session: nox.Session, *paths: str) -> None:
+    args = session.posargs or [*paths, "-q", "-p", "no:cacheprovider"]
     # pytest's exit code 5 (no tests collected) is a failure here, like any other non-zero.
     session.run("python", "-m", "pytest", *args, env=TELEMETRY_OFF, success_codes=[0])
 
@@ -40,13 +40,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def crewai(session: nox.Session) -> None:
-    session.install("-e", f".[{COMMON_EXTRAS},crewai]", "openai>=2,<3", *[f"-e{p}" for p in PLUGINS])
-    _pytest(session)
+    session.install("-e", f".[{COMMON_EXTRAS},crewai]", "openai>=2,<3")
+    _pytest(session, *SUITES)
 
 
 @nox.session
 def latest(session: nox.Session) -> None:
-    session.install(
-        "-e", f".[{COMMON_EXTRAS}]", "openai>=3", "openai-agents>=0.24", *[f"-e{p}" for p in PLUGINS]
-    )
-    _pytest(session)
+    session.install("-e", f".[{COMMON_EXTRAS}]", "openai>=3", "openai-agents>=0.24", "-e", PLUGIN)
+    _pytest(session, *SUITES, f"{PLUGIN}/tests")

@@ -28,9 +28,7 @@ from aios.kernel.failures import Usage
 from aios.kernel.lease import Lease
 
 # The event types after which a provider sends nothing more of interest.
-_TERMINAL = frozenset(
-    {"message_stop", "response.completed", "response.incomplete", "response.failed"}
-)
+_TERMINAL = frozenset({"message_stop", "response.completed", "response.incomplete", "response.failed"})
 _INTERESTING = (b'"usage"', b'"error"', b"message_stop", b"response.")
 #: Bytes of a non-SSE body kept to read its usage at the end (bodies are small JSON documents).
 _BODY_LIMIT = 4 << 20

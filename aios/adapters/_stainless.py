@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextvars
 import copy
 import json
+import logging
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from aios.kernel.syscall import Syscall
 from aios.kernel.tokens import estimate_tokens
 from aios.runtime import kernel
 
+log = logging.getLogger("aios.adapters")
+
 _MAX_TOKEN_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
 _PROMPT_KEYS = ("system", "instructions", "messages", "input", "prompt", "tools")
 
@@ -51,9 +54,7 @@ class _Attempt:
         self.response: Any = None
 
 
-_attempt: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
-    "aios_sdk_attempt", default=None
-)
+_attempt: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar("aios_sdk_attempt", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +208,13 @@ class StainlessAdapter(Adapter):
         headers = getattr(response, "headers", None)
         if response is not None and not response.is_closed:
             lease.observe(headers=headers)
-            watch_response(response, lease, sse=info.stream)
+            try:
+                watch_response(response, lease, sse=info.stream)
+            except Exception as exc:  # an HTTP library we do not know: never cost the caller its call
+                log.warning(
+                    "aios could not watch an open %s response (%r); ending its syscall now", info.api, exc
+                )
+                lease.succeed()
             return
         lease.succeed(usage=_result_usage(result, response), headers=headers)
 
@@ -253,9 +260,7 @@ class StainlessAdapter(Adapter):
             retryable = True
         elif should == "false":
             retryable = False
-        return Failure(
-            retryable, reason, status, retry_after=retry_after, pause_core=pause, headers=headers
-        )
+        return Failure(retryable, reason, status, retry_after=retry_after, pause_core=pause, headers=headers)
 
 
 def _error_type(exc: Any) -> str | None:

@@ -224,9 +224,7 @@ async def test_async_responses_stream(patched: Kernel, sim: SimServer, aclient: 
 
 
 # -- what is and is not a syscall --------------------------------------------------------------------
-def test_non_generation_endpoints_pass_straight_through(
-    patched: Kernel, sim: SimServer, client: Any
-) -> None:
+def test_non_generation_endpoints_pass_straight_through(patched: Kernel, sim: SimServer, client: Any) -> None:
     models = client.models.list()
     assert len(list(models)) >= 1
     assert sim.stats()["requests"] >= 1 or sim.stats()["by_endpoint"]
@@ -305,9 +303,7 @@ def broke_sim() -> Iterator[SimServer]:
         yield server
 
 
-def test_429_is_retried_once_by_the_kernel_not_the_sdk(
-    patched: Kernel, flaky_sim: SimServer
-) -> None:
+def test_429_is_retried_once_by_the_kernel_not_the_sdk(patched: Kernel, flaky_sim: SimServer) -> None:
     flaky_sim.reset()
     client = openai.OpenAI(base_url=flaky_sim.openai_base_url, api_key="sim-key", max_retries=5)
     started = time.monotonic()

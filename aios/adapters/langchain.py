@@ -5,8 +5,10 @@ Two jobs, kept apart:
 * Identity. ``BaseChatModel._generate_with_cache`` / ``_agenerate_with_cache`` (invoke, batch,
   langgraph message streaming) and ``BaseChatModel.stream`` / ``astream`` (which skip the former)
   run as the agent that langchain names in the run metadata: ``create_agent(name=...)`` puts it
-  there as ``lc_agent_name``. An agent already set (``aios.agent(...)``, an outer agent) becomes
-  the group; without a name the current identity stands (else the kernel uses the process).
+  there as ``lc_agent_name``. A langgraph graph (``Pregel.stream``/``astream``, which ``invoke``
+  uses) runs as its run name or its own ``name`` when it has one. An agent already set
+  (``aios.agent(...)``, an enclosing graph) becomes the group; without any name the current
+  identity stands (else the kernel uses the process's name).
 * The LLM syscall. Models built on the openai/anthropic SDKs (``langchain_openai``,
   ``langchain_anthropic``) are gated where the SDK sends the request, by the SDK adapter, which
   sees the real URL, usage and rate-limit headers. Every other chat model (custom subclasses,
@@ -25,9 +27,13 @@ inside the tool syscall, so converted errors behave as without aios (the syscall
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
+
+import wrapt
 
 from aios.adapters.base import Adapter
 from aios.adapters.hookspecs import hookimpl
@@ -42,7 +48,12 @@ from aios.kernel.failures import Usage
 from aios.kernel.lease import Lease
 from aios.kernel.tokens import estimate_tokens
 
+log = logging.getLogger("aios.adapters")
+
 FRAMEWORK = "langchain"
+_PREGEL = "langgraph.pregel.main"
+#: The name langgraph gives a graph nobody named.
+_DEFAULT_GRAPH_NAME = "LangGraph"
 _CHAT_MODELS = "langchain_core.language_models.chat_models"
 _TOOLS = "langchain_core.tools.base"
 #: Integration packages whose chat models send their requests through a provider SDK.
@@ -88,6 +99,16 @@ def _stream_identity(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> AgentI
     return _named_identity(config.get("metadata"))
 
 
+def _graph_identity(graph: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> AgentIdentity | None:
+    """For ``Pregel.stream(input, config)``: the run name, else the graph's own name if it has one."""
+    config = _arg(args, kwargs, 1, "config")
+    name = config.get("run_name") if isinstance(config, Mapping) else None
+    name = name or getattr(graph, "name", None)
+    if name == _DEFAULT_GRAPH_NAME:
+        return None
+    return _named_identity({"lc_agent_name": name})
+
+
 def _tool_identity(kwargs: Mapping[str, Any]) -> AgentIdentity | None:
     """For ``BaseTool.run(..., metadata=, config=)``: the agent whose tool node runs it."""
     metadata = kwargs.get("metadata")
@@ -131,6 +152,22 @@ async def _aidentified(gen: AsyncIterator[Any], ident: AgentIdentity) -> AsyncIt
         aclose = getattr(gen, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def _graph_stream(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    ident = None if _passthrough() else _graph_identity(instance, args, kwargs)
+    gen = wrapped(*args, **kwargs)
+    return gen if ident is None else _identified(gen, ident)
+
+
+def _graph_astream(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    ident = None if _passthrough() else _graph_identity(instance, args, kwargs)
+    gen = wrapped(*args, **kwargs)
+    return gen if ident is None else _aidentified(gen, ident)
 
 
 # -- the LLM syscall for chat models not backed by a patched SDK ------------------------------------------
@@ -416,6 +453,8 @@ class LangchainAdapter(Adapter):
         self._classes_seen: set[type] = set()
         self._gated: set[tuple[type, str]] = set()
         self._class_lock = threading.Lock()
+        self._graph_hook = False
+        self._graph_patched = False
 
     def _patch(self) -> None:
         self.wrap(_CHAT_MODELS, "BaseChatModel._generate_with_cache", self._generate_with_cache)
@@ -424,8 +463,27 @@ class LangchainAdapter(Adapter):
         self.wrap(_CHAT_MODELS, "BaseChatModel.astream", self._astream)
         self.wrap(_TOOLS, "BaseTool.run", _tool_run)
         self.wrap(_TOOLS, "BaseTool.arun", _tool_arun)
+        # langgraph is optional and may be imported later: name graphs when it is.
+        if not self._graph_hook:
+            self._graph_hook = True
+            wrapt.register_post_import_hook(self._patch_langgraph, _PREGEL)  # runs now if imported
+        elif _PREGEL in sys.modules:
+            self._patch_langgraph(sys.modules[_PREGEL])
+
+    def _patch_langgraph(self, _module: Any) -> None:
+        with self._lock:
+            if not self._wanted or self._graph_patched:
+                return
+            try:
+                self.wrap(_PREGEL, "Pregel.stream", _graph_stream)
+                self.wrap(_PREGEL, "Pregel.astream", _graph_astream)
+            except Exception as exc:  # a langgraph without these: agents are still named by langchain
+                log.warning("aios adapter 'langchain' could not name langgraph graphs: %s", exc)
+                return
+            self._graph_patched = True
 
     def _unpatch(self) -> None:
+        self._graph_patched = False
         with self._class_lock:
             self._classes_seen.clear()
             self._gated.clear()

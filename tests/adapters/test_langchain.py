@@ -298,6 +298,51 @@ def test_messages_stream_mode_is_attributed(kernel: Any, sim: SimServer) -> None
     assert {r["agent"] for r in llm + _records(kernel, "tool")} == {"streamy"}
 
 
+def test_graphs_name_their_calls_and_group_their_subagents(kernel: Any, sim: SimServer) -> None:
+    from typing import TypedDict
+
+    from langchain.agents import create_agent
+    from langgraph.graph import StateGraph
+
+    class State(TypedDict):
+        text: str
+
+    model = _echo_model_class()()
+    add = _add_tool()
+    researcher = create_agent(_chat_openai(sim), tools=[add], name="researcher")
+
+    def think(state: State) -> State:
+        return {"text": str(model.invoke(state["text"]).content) + str(add.invoke({"a": 1, "b": 1}))}
+
+    def delegate(state: State) -> State:
+        result = researcher.invoke({"messages": [{"role": "user", "content": "add 1 and 2"}]})
+        return {"text": state["text"] + str(result["messages"][-1].content)[:0]}
+
+    def build(name: str | None, node: Any) -> Any:
+        graph = StateGraph(State)
+        graph.add_node(node.__name__, node)
+        graph.set_entry_point(node.__name__)
+        graph.set_finish_point(node.__name__)
+        return graph.compile(name=name) if name else graph.compile()
+
+    assert build("pipeline", think).invoke({"text": "x"}) == {"text": "x2"}
+    asyncio.run(build(None, think).ainvoke({"text": "y"}, {"run_name": "nightly"}))
+    build(None, think).invoke({"text": "z"})  # unnamed: the program's own
+    build("team", delegate).invoke({"text": ""})
+    seen = [(r["kind"], r["agent"], r["group"]) for r in kernel.report()["syscalls"]]
+    assert seen == [
+        ("llm", "pipeline", None),
+        ("tool", "pipeline", None),
+        ("llm", "nightly", None),
+        ("tool", "nightly", None),
+        ("llm", "main", None),
+        ("tool", "main", None),
+        ("llm", "researcher", "team"),
+        ("tool", "researcher", "team"),
+        ("llm", "researcher", "team"),
+    ]
+
+
 # -- tools --------------------------------------------------------------------------------------------
 def test_tools_sync_and_async_are_recorded_once(kernel: Any) -> None:
     add, shout = _add_tool(), _aupper_tool()
@@ -385,6 +430,9 @@ def _patched_attributes() -> dict[tuple[type, str], Any]:
     names = ("_generate_with_cache", "_agenerate_with_cache", "stream", "astream")
     out: dict[tuple[type, str], Any] = {(BaseChatModel, n): BaseChatModel.__dict__[n] for n in names}
     out.update({(BaseTool, n): BaseTool.__dict__[n] for n in ("run", "arun")})
+    from langgraph.pregel.main import Pregel
+
+    out.update({(Pregel, n): Pregel.__dict__[n] for n in ("stream", "astream")})
     return out
 
 

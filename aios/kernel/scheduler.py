@@ -176,7 +176,9 @@ class Scheduler:
     def _choose(self, now: float, wake_at: float) -> tuple[tuple[Syscall, Core] | None, float]:
         # Per pass, a core's own state (slots, cool-down, request bucket) is looked at once.
         closed: dict[str, float] = {}
-        token_blocked: dict[str, float] = {}
+        # Per core, (input, output) estimates found too big for its token buckets: a syscall at
+        # least as big in both is too big as well (charges grow with each), so it is skipped.
+        token_blocked: dict[str, list[tuple[int, int]]] = {}
         any_open = False
         for name, core in self.cores.items():
             until = core.open_until(now)
@@ -197,14 +199,18 @@ class Scheduler:
                 core = self.cores.get(name)
                 if core is None:
                     continue
-                size = sc.est_input_tokens + sc.est_output_tokens
-                if size >= token_blocked.get(name, math.inf):
+                est_in, est_out = sc.est_input_tokens, sc.est_output_tokens
+                blocked = token_blocked.get(name)
+                if blocked is not None and any(est_in >= i and est_out >= o for i, o in blocked):
                     continue
                 t = core.wait_for(sc, now)
                 if not t:
                     return (sc, core), wake_at
                 wake_at = min(wake_at, t)
-                token_blocked[name] = min(size, token_blocked.get(name, math.inf))
+                if blocked is None:
+                    token_blocked[name] = [(est_in, est_out)]
+                elif len(blocked) < 8:
+                    blocked.append((est_in, est_out))
         return None, wake_at
 
     @staticmethod

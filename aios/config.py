@@ -15,7 +15,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from aios.errors import ConfigError
 
@@ -113,30 +121,39 @@ class KernelConfig(_Strict):
     disable_adapters: list[str] = Field(default_factory=list)
     mode: Literal["gate"] = "gate"
 
-    def model_post_init(self, _context: Any) -> None:
+    @model_validator(mode="after")
+    def _cross_check(self) -> KernelConfig:
+        # ValueError (not ConfigError): pydantic turns it into a ValidationError entry, which
+        # ``load_config`` formats; each message names the key, the value and what is allowed.
         names = [c.name for c in self.cores]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ConfigError(f"`cores` names must be unique; {dupes!r} appear more than once")
+            raise ValueError(
+                f"`cores[*].name` = {dupes[0]!r} appears more than once; core names must be unique"
+            )
         known = set(names)
         for core in self.cores:
             for fb in core.fallbacks:
                 if fb not in known:
-                    raise ConfigError(
-                        f"`cores.{core.name}.fallbacks` names {fb!r}, which is not a core; "
-                        f"known cores: {sorted(known)}"
+                    raise ValueError(
+                        f"`cores.{core.name}.fallbacks` = {fb!r} is not a core; known cores: {sorted(known)}"
                     )
-        for route in self.routes:
+        for i, route in enumerate(self.routes):
             if route.core not in known:
-                raise ConfigError(
-                    f"route {route.match!r} points to core {route.core!r}, which is not defined "
-                    f"in `cores`; known cores: {sorted(known)}"
+                raise ValueError(
+                    f"`routes[{i}].core` = {route.core!r} (for models {route.match!r}) is not "
+                    f"defined in `cores`; known cores: {sorted(known)}"
                 )
+        return self
 
 
 def _format_errors(err: ValidationError, source: str) -> str:
     lines = []
     for e in err.errors():
+        if not e["loc"] and e["type"] == "value_error":
+            # A check across keys: its message names the key and value itself.
+            lines.append(f"  {e['msg'].removeprefix('Value error, ')}")
+            continue
         key = ".".join(str(p) for p in e["loc"]) or "(top level)"
         value = e.get("input")
         msg = e["msg"]

@@ -52,12 +52,16 @@ def read_usage(usage: Any) -> Usage | None:
 
 def usage_of_payload(payload: Any) -> Usage | None:
     """Usage of a response body or stream event: at the top, or under ``response``/``message``."""
-    for holder in (payload, _field(payload, "response"), _field(payload, "message")):
-        if holder is None:
-            continue
-        found = read_usage(_field(holder, "usage"))
-        if found is not None:
-            return found
+    found = read_usage(_field(payload, "usage"))
+    if found is not None or not isinstance(payload, Mapping):
+        # SDK models carry usage at the top; only stream events (JSON) nest it.
+        return found
+    for key in ("response", "message"):
+        holder = payload.get(key)
+        if holder is not None:
+            found = read_usage(_field(holder, "usage"))
+            if found is not None:
+                return found
     return None
 
 

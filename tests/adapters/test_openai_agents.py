@@ -35,6 +35,7 @@ from agents import (  # noqa: E402
     set_default_openai_api,
     set_default_openai_client,
 )
+from agents.models import _openai_shared  # noqa: E402
 from agents.usage import Usage as AgentsUsage  # noqa: E402
 from openai import AsyncOpenAI  # noqa: E402
 from openai.types.responses import ResponseOutputMessage, ResponseOutputText  # noqa: E402
@@ -49,25 +50,23 @@ ADAPTERS = ("openai", "openai-agents")
 MODEL = "gpt-4o-mini"
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimServer]:
-    with SimServer("--profile", "instant") as server:
-        yield server
-
-
 @pytest.fixture
 def kernel(sim: SimServer) -> Iterator[Kernel]:
-    """A fresh kernel, both adapters patched, and a fresh client bound to this test's loop."""
+    """A fresh kernel, both adapters patched, and a fresh client bound to this test's loop.
+
+    ``sim`` (tests/adapters/conftest.py) is the session's instant sim, its counters reset.
+    """
     aios.shutdown()
     k = aios.boot()
     aios.patch(*ADAPTERS)
     # A fresh client per test: on openai v3 a client's pool is bound to the first event loop.
     set_default_openai_client(AsyncOpenAI(base_url=sim.openai_base_url, api_key="sim"), use_for_tracing=False)
-    sim.reset()
     try:
         yield k
     finally:
         set_default_openai_api("responses")
+        # Leave no client bound to this test's (closed) loop for whatever runs next.
+        _openai_shared.set_default_openai_client(None)  # type: ignore[arg-type]
         aios.unpatch(*ADAPTERS)
         aios.shutdown()
 

@@ -52,7 +52,7 @@ class CoreConfig(_Strict):
     rate_window_s: float = Field(default=60.0, gt=0)
     #: Seconds of refill a call waits for beyond its own charge, so that our bucket and the
     #: provider's, which start and refill at slightly different moments, never disagree.
-    rate_margin_s: float = Field(default=0.1, ge=0)
+    rate_margin_s: float = Field(default=0.25, ge=0)
     #: Core names to use, in order, when this one is cooling down or failing.
     fallbacks: list[str] = Field(default_factory=list)
     #: Redirect: send calls routed here to another base URL, model or key of the same API kind.

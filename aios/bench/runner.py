@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from aios.bench.metrics import ratio, summarize
 from aios.bench.scenarios import Scenario
+from aios.bench.worker import PROGRESS_PREFIX
 from aios.sim.process import SimServer
 
 TELEMETRY_OFF = {
@@ -23,18 +25,47 @@ MODE_RETRIES: dict[str, int | None] = {"default": None, "tuned": 10, "aios": Non
 MAX_RERUN_ROUNDS = 8
 
 
-def _worker(sim: SimServer, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+AgentDone = Callable[[bool], None]
+
+
+def _worker(
+    sim: SimServer, spec: dict[str, Any], timeout: float, on_agent: AgentDone | None = None
+) -> dict[str, Any]:
     env = {**os.environ, **sim.env(), **TELEMETRY_OFF}
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "aios.bench.worker", json.dumps(spec)],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env,
-        timeout=timeout,
     )
+    errors: list[str] = []
+
+    def read_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.startswith(PROGRESS_PREFIX):
+                if on_agent is not None:
+                    on_agent(line.split()[1] == "ok")
+            else:
+                errors.append(line)
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    assert proc.stdout is not None
+    try:
+        # Not communicate(): it would read stderr too, racing the progress reader.
+        out = proc.stdout.read()
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(f"benchmark worker ran past {timeout:g}s and was stopped") from None
+    reader.join(5)
     if proc.returncode != 0:
-        raise RuntimeError(f"benchmark worker failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+        tail = "".join(errors)[-3000:]
+        raise RuntimeError(f"benchmark worker failed ({proc.returncode}):\n{tail}")
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def run_mode(
@@ -46,6 +77,8 @@ def run_mode(
     frameworks: tuple[str, ...],
     policy: str | None,
     timeout: float = 900,
+    on_agent: AgentDone | None = None,
+    rerun_failed: bool = True,
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "mode": "aios" if mode == "aios" else "plain",
@@ -55,14 +88,14 @@ def run_mode(
         "kernel": scenario.kernel_config(sim.openai_base_url, policy),
     }
     sim.reset()
-    run = _worker(sim, spec, timeout)
+    run = _worker(sim, spec, timeout, on_agent)
     run["mode"] = mode
     result = summarize(run, sim.stats())
     # A user re-runs the agents that failed, from scratch, until every one has succeeded.
     all_done = run["makespan_s"]
     failed = [a["agent"] for a in run["agents"] if not a["ok"]]
     rounds = 0
-    while failed and rounds < MAX_RERUN_ROUNDS:
+    while rerun_failed and failed and rounds < MAX_RERUN_ROUNDS:
         rounds += 1
         sim.reset()
         rerun = _worker(sim, {**spec, "indices": failed}, timeout)

@@ -7,6 +7,7 @@ per run keeps patching, client pools and caches from leaking between the compare
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import resource
 import sys
@@ -14,7 +15,9 @@ import time
 import tracemalloc
 from typing import Any
 
-from aios.bench.workloads import WORKLOADS
+from aios.bench.workloads import IMPORTS, WORKLOADS
+
+PROGRESS_PREFIX = "aios-bench-agent"
 
 
 async def _agents(spec: dict[str, Any], indices: list[int]) -> list[dict[str, Any]]:
@@ -29,6 +32,8 @@ async def _agents(spec: dict[str, Any], indices: list[int]) -> list[dict[str, An
             ok, error = True, None
         except Exception as exc:  # an agent that fails is a result, not a crash
             ok, error = False, f"{type(exc).__name__}: {str(exc)[:200]}"
+        # One line per finished agent on stderr lets the parent show live progress.
+        print(f"{PROGRESS_PREFIX} {'ok' if ok else 'failed'} {i}", file=sys.stderr, flush=True)
         return {
             "agent": i,
             "framework": framework,
@@ -42,6 +47,9 @@ async def _agents(spec: dict[str, Any], indices: list[int]) -> list[dict[str, An
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
+    for framework in spec["frameworks"]:
+        for module in IMPORTS[framework]:
+            importlib.import_module(module)
     kernel = None
     if spec["mode"] == "aios":
         import aios

@@ -136,6 +136,14 @@ async def autogen_agent(i: int, max_retries: int | None) -> str:
         await client.close()
 
 
+#: Modules each workload imports, loaded before the clock starts (imports are not agent work).
+IMPORTS: dict[str, tuple[str, ...]] = {
+    "openai": ("openai",),
+    "langchain": ("langchain.agents", "langchain_core.tools", "langchain_openai"),
+    "openai-agents": ("agents", "openai"),
+    "autogen": ("autogen_agentchat.agents", "autogen_ext.models.openai"),
+}
+
 WORKLOADS: dict[str, Workload] = {
     "openai": openai_agent,
     "langchain": langchain_agent,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -14,6 +15,8 @@ from aios.config import CoreConfig, KernelConfig
 from aios.demo.inproc import ENDPOINT, AgentState, run_agent
 from aios.kernel.kernel import Kernel
 from aios.sim import SimConfig, SimProvider
+
+DEFAULT_OUT = Path("aios-demo")
 
 
 def _live_table(states: list[AgentState], kernel: Kernel, started: float) -> Table:
@@ -96,12 +99,21 @@ async def _run(agents: int, policy: str, rpm: int, tpm: int, slots: int, console
 
 
 def demo(
-    agents: int = typer.Option(20, min=1, max=500, help="How many concurrent agents."),
+    agents: int = typer.Option(16, min=1, max=500, help="How many concurrent agents."),
     policy: str = typer.Option("fair", help="Scheduling policy: fifo, priority, round-robin, fair, las."),
-    rpm: int = typer.Option(600, min=1, help="The simulated provider's requests per minute."),
-    tpm: int = typer.Option(3_000, min=1, help="The simulated provider's tokens per minute."),
-    slots: int = typer.Option(8, min=1, help="Concurrent calls the kernel allows on the endpoint."),
+    rpm: int = typer.Option(4, min=1, help="Requests per second the simulated API allows (its burst too)."),
+    out: Path = typer.Option(DEFAULT_OUT, help="Where the comparison plots are written."),
+    kernel_only: bool = typer.Option(
+        False, "--kernel", help="Framework-free demo: agents call the kernel and the in-process sim directly."
+    ),
+    tpm: int = typer.Option(3_000, min=1, help="--kernel: the sim's tokens per (simulated) minute."),
+    slots: int = typer.Option(8, min=1, help="--kernel: concurrent calls the kernel allows."),
 ) -> None:
-    """Run concurrent tool-using agents through the kernel on the embedded simulated provider."""
-    console = Console(stderr=False)
-    asyncio.run(_run(agents, policy, rpm, tpm, slots, console))
+    """Real framework agents on the embedded sim, without and then with aios (no key needed)."""
+    console = Console()
+    if kernel_only:
+        asyncio.run(_run(agents, policy, rpm * 60, tpm, slots, console))
+        return
+    from aios.demo.frameworks import run_demo
+
+    run_demo(agents=agents, rpm=rpm, policy=policy, out=out, console=console)

@@ -28,7 +28,7 @@ class CoreSpec:
     input_tpm: int | None = None
     output_tpm: int | None = None
     rate_window_s: float = 60.0
-    rate_margin_s: float = 0.1
+    rate_margin_s: float = 0.25
     fallbacks: tuple[str, ...] = ()
     #: Where calls routed here really go (same API kind): another base URL, key or model.
     target_base_url: str | None = None

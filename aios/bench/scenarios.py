@@ -57,7 +57,7 @@ SCENARIOS: dict[str, Scenario] = {
     "server": Scenario(
         name="server",
         description="One inference server with few slots and a KV budget shared by all agents.",
-        sim_args=("--profile", "server", "--slots", "4", "--time-scale", "10"),
+        sim_args=("--profile", "server", "--slots", "4", "--time-scale", "2"),
         agents=16,
         frameworks=("openai",),
         policy="las",

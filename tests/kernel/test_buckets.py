@@ -128,7 +128,7 @@ def test_core_slots() -> None:
 
 def test_core_request_and_token_buckets_pace_admission() -> None:
     clock = ManualClock()
-    core = Core(CoreSpec("c", api="openai", rpm=60, tpm=600), now=clock.now())
+    core = Core(CoreSpec("c", api="openai", rpm=60, tpm=600, rate_margin_s=0.0), now=clock.now())
     big = sc(est_in=500, est_out=100)
     core.reserve(big, clock.now())
     nxt = sc(est_in=50, est_out=10)
@@ -136,6 +136,13 @@ def test_core_request_and_token_buckets_pace_admission() -> None:
     assert core.wait_for(nxt, clock.now()) == pytest.approx(6.0)
     clock.advance(6.0)
     assert core.wait_for(nxt, clock.now()) == 0
+
+
+def test_core_admission_waits_for_a_margin_of_extra_refill() -> None:
+    core = Core(CoreSpec("c", api="openai", tpm=600, rate_margin_s=0.5), now=0.0)  # 10 tokens/s
+    core.reserve(sc(est_in=600), 0.0)
+    # 60 tokens need 6 s, plus 0.5 s of refill (5 tokens) as a margin against the provider's clock.
+    assert core.wait_for(sc(est_in=60), 0.0) == pytest.approx(6.5)
 
 
 def test_core_cooldown() -> None:
@@ -149,7 +156,8 @@ def test_core_cooldown() -> None:
 
 
 def test_core_release_refunds_or_settles() -> None:
-    core = Core(CoreSpec("c", api="openai", rpm=10, tpm=1000, input_tpm=1000, output_tpm=1000))
+    # Anthropic settles its estimate with the real usage; OpenAI keeps the input + max_tokens charge.
+    core = Core(CoreSpec("c", api="anthropic", rpm=10, tpm=1000, input_tpm=1000, output_tpm=1000))
     never_ran = sc(est_in=100, est_out=200)
     core.reserve(never_ran, 0.0)
     core.release(never_ran, 0.0, ran=False, usage_known=False)
@@ -174,6 +182,12 @@ def test_core_release_refunds_or_settles() -> None:
     core.release(unknown, 0.0, ran=True, usage_known=False)  # the estimate stands
     assert core.buckets["tokens"].available(0.0) == 550
     assert core.in_use == 0
+    openai = Core(CoreSpec("o", api="openai", tpm=1000))
+    used = sc(est_in=100, est_out=200)
+    openai.reserve(used, 0.0)
+    used.input_tokens, used.output_tokens = 120, 30
+    openai.release(used, 0.0, ran=True, usage_known=True)
+    assert openai.buckets["tokens"].available(0.0) == 1000 - 300  # used less: the charge stands
 
 
 # -- learning limits from headers -----------------------------------------------------------------------
@@ -204,7 +218,7 @@ def test_learn_openai_headers() -> None:
 
 
 def test_learn_anthropic_headers() -> None:
-    core = Core(CoreSpec("c", api="anthropic"))
+    core = Core(CoreSpec("c", api="anthropic", rate_margin_s=0.0))
     headers = {
         "anthropic-ratelimit-requests-limit": "50",
         "anthropic-ratelimit-requests-remaining": "10",

@@ -160,8 +160,9 @@ def test_boot_kernel_shutdown(no_kernel: None, clean_env: Path) -> None:
     aios.shutdown()  # twice is fine
     k2 = aios.kernel()  # boots a default kernel on first use
     assert k2 is not k and k2.running and k2.policy.name == "fifo"
-    k3 = aios.boot(KernelConfig(policy="fair"), max_concurrency=1) if not aios.shutdown() else None
-    assert k3 is not None and (k3.policy.name, k3.config.max_concurrency) == ("fair", 1)
+    aios.shutdown()
+    k3 = aios.boot(KernelConfig(policy="fair"), max_concurrency=1)
+    assert (k3.policy.name, k3.config.max_concurrency) == ("fair", 1)
 
 
 def test_kernel_thread_stops_on_shutdown(no_kernel: None, clean_env: Path) -> None:
@@ -216,7 +217,7 @@ async def test_agent_as_decorator() -> None:
 def test_agent_identity_reaches_syscalls(make_kernel: object) -> None:
     from aios.kernel.kernel import Kernel
 
-    k = Kernel(KernelConfig(agents={"vip": {"priority": 9}}))
+    k = Kernel(KernelConfig.model_validate({"agents": {"vip": {"priority": 9}}}))
     try:
         with aios.agent("vip", group="team"):
             sc = k.llm_syscall(api="openai", model="m")

@@ -510,7 +510,7 @@ async def test_cancelled_after_admission_before_running_refunds(make_kernel: Mak
     with pytest.raises(asyncio.CancelledError):
         await task
     core = core_of(k, sc)
-    assert sc.status is Status.CANCELLED and core.in_use == 0
+    assert status(sc) is Status.CANCELLED and core.in_use == 0
     assert core.buckets["tokens"].available(clock.now()) == pytest.approx(1000 - 20)
 
 

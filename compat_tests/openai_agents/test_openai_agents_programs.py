@@ -23,7 +23,7 @@ def plain_and_aios(sim: SimServer, argv: list[str]) -> tuple[Run, Run]:
     return plain, under
 
 
-@pytest.mark.parametrize("mode", ["sync", "async", "stream"])
+@pytest.mark.parametrize("mode", ["sync", "async", "stream", "chat"])
 def test_single_agent_with_tools(sim: SimServer, mode: str) -> None:
     plain, under = plain_and_aios(sim, [SINGLE, mode])
     assert under.stdout == plain.stdout
@@ -34,6 +34,8 @@ def test_single_agent_with_tools(sim: SimServer, mode: str) -> None:
     assert llm_calls(under.report) == under.sim_stats["requests"] == plain.sim_stats["requests"]
     assert tools_by_agent(under.report) == {"assistant": {"get_weather": 1, "get_local_time": 1}}
     assert {r["status"] for r in syscalls(under.report)} == {"done"}
+    endpoint = "POST /v1/chat/completions" if mode == "chat" else "POST /v1/responses"
+    assert set(under.sim_stats["by_endpoint"]) == {endpoint}
 
 
 def test_triage_handoffs_run_concurrently(sim: SimServer) -> None:

@@ -1,7 +1,8 @@
-"""One openai-agents agent with two function tools, run as `sync` (run_sync), `async` (run) or `stream`.
+"""One openai-agents agent with two function tools, run as `sync` (run_sync), `async` (run),
+`stream` (run_streamed) or `chat` (run_sync on the Chat Completions API).
 
 An ordinary program: no aios import; the openai client reads OPENAI_BASE_URL/OPENAI_API_KEY.
-Usage: python single_agent_tools.py [sync|async|stream]
+Usage: python single_agent_tools.py [sync|async|stream|chat]
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from agents import Agent, Runner, function_tool
+from agents import Agent, Runner, function_tool, set_default_openai_api
 
 
 @function_tool
@@ -49,8 +50,11 @@ def main(mode: str) -> None:
         output = asyncio.run(Runner.run(assistant, QUESTION)).final_output
     elif mode == "stream":
         output = asyncio.run(streamed())
+    elif mode == "chat":
+        set_default_openai_api("chat_completions")
+        output = Runner.run_sync(assistant, QUESTION).final_output
     else:
-        raise SystemExit(f"unknown mode {mode!r}: use sync, async or stream")
+        raise SystemExit(f"unknown mode {mode!r}: use sync, async, stream or chat")
     print("answer:", output)
 
 

@@ -220,8 +220,18 @@ def test_fair_least_served_agent_first(make_sc: MakeSyscall) -> None:
     assert order(p)[0] is b2  # b is still behind a
     # a's call ends: the estimate is corrected to real usage, output tokens weigh twice.
     a1.input_tokens, a1.output_tokens = 80, 50
+    a1.extra["usage_known"] = True
     p.on_finish(a1, 1.0)
     assert p.counters["a"] == pytest.approx(80 + 2 * 50)
+
+
+def test_fair_unknown_usage_keeps_the_admission_charge(make_sc: MakeSyscall) -> None:
+    p = FairPolicy()
+    sc = make_sc("a", est_in=100)
+    p.push(sc)
+    admit(p, sc)
+    p.on_finish(sc, 1.0)  # the call reported no usage
+    assert p.counters["a"] == pytest.approx(100)
 
 
 def test_fair_weights_divide_the_charge(make_sc: MakeSyscall) -> None:

@@ -45,6 +45,8 @@ class FairPolicy(AgentQueues):
     def on_finish(self, sc: Syscall, now: float) -> None:
         k = self.key_of(sc)
         o = self.options
+        if not sc.extra.get("usage_known"):
+            return  # nothing reported: the input estimate charged at admission stands
         correction = (sc.input_tokens - sc.est_input_tokens) * o.input_token_weight
         charge = correction + sc.output_tokens * o.output_token_weight
         self.counters[k] = self.counters.get(k, 0.0) + charge / self._weight(k)

@@ -126,6 +126,20 @@ def test_chat_openai_invoke_is_one_llm_syscall(kernel: Any, sim: SimServer) -> N
     assert llm[0]["framework"] == ("openai" if "openai" in _sdk_adapters() else "langchain")
 
 
+def test_chat_anthropic_invoke_and_stream_are_one_syscall_each(kernel: Any, sim: SimServer) -> None:
+    langchain_anthropic = pytest.importorskip("langchain_anthropic")
+    model = langchain_anthropic.ChatAnthropic(
+        model="claude-sonnet-4-6", base_url=sim.anthropic_base_url, api_key="sk-test"
+    )
+    with aios.agent("claude"):
+        assert model.invoke("hello").content
+        assert len(list(model.stream("hello again"))) > 1
+    llm = _records(kernel, "llm")
+    assert len(llm) == 2 == sim.stats()["requests"]
+    assert {(r["agent"], r["status"]) for r in llm} == {("claude", "done")}
+    assert {r["framework"] for r in llm} == {"anthropic" if "anthropic" in _sdk_adapters() else "langchain"}
+
+
 def test_chat_openai_without_the_sdk_adapter_is_gated_here(kernel: Any, sim: SimServer) -> None:
     aios.unpatch(*_sdk_adapters())
     with aios.agent("solo"):

@@ -140,6 +140,7 @@ class Scheduler:
         if core is not None:
             core.release(sc, now, ran=ran, usage_known=usage_known)
         self.running.discard(sc)
+        sc.extra["attempt_ran"] = ran
         self.policy.on_finish(sc, now)  # before the attempt's start is dropped: LAS reads it
         attempt = sc.extra.pop("attempt_started_at", None)
         if attempt is not None:

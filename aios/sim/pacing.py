@@ -45,13 +45,3 @@ async def pace(
             yield b"".join(batch)
     if sent < len(chunks):
         yield b"".join(c.data for c in chunks[sent:])
-
-
-def spread(pieces: list[str], costs: list[int], start: int) -> list[int]:
-    """Cumulative token thresholds for text pieces emitted after ``start`` tokens."""
-    out: list[int] = []
-    total = start
-    for cost in costs:
-        total += cost
-        out.append(total)
-    return out

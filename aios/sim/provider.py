@@ -240,7 +240,6 @@ class SimProvider:
         """Faults and rate limits, in the order a provider applies them."""
         conv.input_tokens = count_tokens(conv.transcript()) + 3 * len(conv.turns)
         fault = self.faults.draw(conv.stream)
-        conv_fault = fault
         if fault == "429":
             return self._rate_error(flavor, request_id, Denial("requests", 0, 1, 0, 0.1))
         key = _api_key(hdrs)
@@ -250,14 +249,14 @@ class SimProvider:
         decision = self.limiter.admit(flavor, key, conv.input_tokens, conv.max_tokens)
         if isinstance(decision, Denial):
             return self._rate_error(flavor, request_id, decision)
-        if conv_fault == "500":
+        if fault == "500":
             msg = (
                 "The server had an error while processing your request. Sorry about that!"
                 if flavor == "openai"
                 else "Internal server error"
             )
             return self._error(flavor, 500, msg, request_id, headers=decision.headers)
-        if conv_fault == "529":
+        if fault == "529":
             if flavor == "anthropic":
                 return self._error(flavor, 529, "Overloaded", request_id, headers=decision.headers)
             return self._error(
@@ -267,9 +266,9 @@ class SimProvider:
                 request_id,
                 headers=decision.headers,
             )
-        if conv_fault == "stall":
+        if fault == "stall":
             await asyncio.sleep(self.config.faults.stall_seconds)
-        decision.headers["x-sim-fault"] = conv_fault or ""
+        decision.headers["x-sim-fault"] = fault or ""
         return decision
 
     def _rate_error(self, flavor: Flavor, request_id: str, denial: Denial) -> SimResult:

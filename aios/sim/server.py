@@ -7,7 +7,6 @@ One catch-all route keeps per-request overhead low (the sim must never be the bo
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -69,7 +68,7 @@ def create_app(provider: SimProvider | None = None, config: SimConfig | None = N
         body = await request.body()
         result = await sim.handle(request.method, path, body, request.headers)
         if result.stream is not None:
-            return StreamingResponse(_guard(result.stream), status_code=result.status, headers=result.headers)
+            return StreamingResponse(result.stream, status_code=result.status, headers=result.headers)
         return Response(dumps(result.json), status_code=result.status, headers=result.headers)
 
     logging.getLogger("uvicorn.error").addFilter(_DropInjectedDisconnects())
@@ -77,14 +76,9 @@ def create_app(provider: SimProvider | None = None, config: SimConfig | None = N
         routes=[
             Route("/sim/stats", stats, methods=["GET"]),
             Route("/sim/reset", reset, methods=["POST"]),
-        Route("/sim/config", configure, methods=["POST"]),
+            Route("/sim/config", configure, methods=["POST"]),
             Route("/{path:path}", proxy, methods=_METHODS),
         ]
     )
     app.state.provider = sim
     return app
-
-
-async def _guard(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    async for chunk in stream:
-        yield chunk

@@ -149,7 +149,9 @@ class Policy:
             context = conv.last_user_text() + " " + " ".join(results)
             return json.dumps(fill(conv.json_schema, context))
         words = rng.randint(self.config.answer_words_min, self.config.answer_words_max)
-        filler = " ".join(rng.choice(_FILLER) for _ in range(words))
+        # A contiguous run of a fixed sentence reads better than random words.
+        start = rng.randrange(len(_FILLER))
+        filler = " ".join(_FILLER[(start + i) % len(_FILLER)] for i in range(words))
         if results:
             text = f"Based on the tool results ({'; '.join(r[:200] for r in results)}), {filler}."
         else:

@@ -44,12 +44,14 @@ def read_state(conv: Conversation) -> ReactState:
                 schema = {}
             state.tools[name.strip()] = schema if isinstance(schema, dict) else {}
     for turn in conv.turns:
+        if turn.role == "system":
+            continue  # the format instructions, not the scratchpad
         for name in _ACTION.findall(turn.text):
             if name in state.tools:
                 state.called.append(name)
         for obs in _OBSERVATION.findall(turn.text):
             obs = obs.strip()
-            if obs and obs != _PLACEHOLDER_OBSERVATION:
+            if obs and not obs.startswith(_PLACEHOLDER_OBSERVATION):
                 state.observations.append(obs)
     return state
 

@@ -375,6 +375,37 @@ def test_tools_sync_and_async_are_recorded_once(kernel: Any) -> None:
     ]
 
 
+def test_a_tool_runs_once_per_call_even_with_a_timeout(
+    sim: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langchain_core.tools import tool
+
+    k = _boot(sim, monkeypatch, default_tool={"timeout": 5})
+    runs: list[int] = []
+    try:
+
+        @tool
+        def record(x: int) -> int:
+            """Remember x."""
+            runs.append(x)
+            return x
+
+        @tool
+        async def arecord(x: int) -> int:
+            """Remember x, asynchronously."""
+            runs.append(x)
+            return x
+
+        assert record.invoke({"x": 1}) == 1
+        assert asyncio.run(record.ainvoke({"x": 2})) == 2  # sync tool in langchain's executor
+        assert asyncio.run(arecord.ainvoke({"x": 3})) == 3
+        assert runs == [1, 2, 3]
+        assert len(_records(k, "tool")) == 3
+    finally:
+        aios.unpatch(ADAPTER, *_sdk_adapters())
+        aios.shutdown()
+
+
 def test_handled_tool_errors_behave_as_without_aios(kernel: Any) -> None:
     from langchain_core.tools import ToolException, tool
 
@@ -409,7 +440,7 @@ def test_unhandled_tool_errors_fail_the_syscall(kernel: Any) -> None:
 def test_tool_timeout_from_config(sim: SimServer, monkeypatch: pytest.MonkeyPatch) -> None:
     from langchain_core.tools import tool
 
-    k = _boot(sim, monkeypatch, tools={"sleepy": {"timeout": 0.2}, "asleepy": {"timeout": 0.2}})
+    k = _boot(sim, monkeypatch, tools={"sleepy": {"timeout": 1.0}, "asleepy": {"timeout": 1.0}})
     try:
 
         @tool
@@ -425,9 +456,9 @@ def test_tool_timeout_from_config(sim: SimServer, monkeypatch: pytest.MonkeyPatc
             return "awake"
 
         with pytest.raises(aios.ToolTimeout, match="sleepy"):
-            sleepy.invoke({"seconds": 2})
+            sleepy.invoke({"seconds": 4})
         with pytest.raises(aios.ToolTimeout, match="asleepy"):
-            asyncio.run(asleepy.ainvoke({"seconds": 2}))
+            asyncio.run(asleepy.ainvoke({"seconds": 4}))
         assert sleepy.invoke({"seconds": 0}) == "awake"
         statuses = [(r["tool"], r["status"]) for r in _records(k, "tool")]
         assert statuses == [("sleepy", "failed"), ("asleepy", "failed"), ("sleepy", "done")]

@@ -266,6 +266,7 @@ class Kernel:
         failure = classify(exc)
         if failure.headers:
             lease.observe(headers=failure.headers)
+            sc.extra["provider_synced"] = True
         retry = self.config.retry
         if failure.retryable and sc.retries < retry.max_retries and not self.scheduler.closed:
             if failure.retry_after is not None:

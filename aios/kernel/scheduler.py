@@ -138,7 +138,10 @@ class Scheduler:
     def _give_back(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool = False) -> None:
         core = sc.core
         if core is not None:
-            core.release(sc, now, ran=ran, usage_known=usage_known)
+            # After a rejection that told us the provider's remaining counts, our buckets already
+            # match the provider's: refunding this attempt's charge would put us ahead of it.
+            synced = sc.extra.pop("provider_synced", False)
+            core.release(sc, now, ran=ran or synced, usage_known=usage_known)
         self.running.discard(sc)
         sc.extra["attempt_ran"] = ran
         self.policy.on_finish(sc, now)  # before the attempt's start is dropped: LAS reads it

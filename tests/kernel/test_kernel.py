@@ -642,3 +642,31 @@ def test_lease_ends_once(make_kernel: MakeKernel) -> None:
     del holder
     gc.collect()
     assert sc2.status is Status.DONE and (sc2.input_tokens, sc2.output_tokens) == (5, 6)
+
+
+def test_a_rejection_with_rate_headers_keeps_its_request_charge(make_kernel: MakeKernel) -> None:
+    """The provider said 0 requests remain: our bucket must not get the rejected call's charge back,
+    or the retry would be sent before the provider's bucket has refilled."""
+    k = make_kernel(
+        retry={"max_retries": 1},
+        cores=[{"name": "p", "api": "openai", "rpm": 60, "rate_margin_s": 0}],
+        routes=[{"match": "*", "core": "p"}],
+    )
+    sc = llm(k)
+    core = core_of(k, sc)
+    attempts: list[float] = []
+
+    def classify(exc: BaseException) -> Failure:
+        headers = {"x-ratelimit-limit-requests": "60", "x-ratelimit-remaining-requests": "0"}
+        return Failure(True, "rate_limit", status=429, retry_after=0.0, headers=headers)
+
+    def perform(lease: Lease) -> None:
+        attempts.append(time.monotonic())
+        raise Boom("429")
+
+    with pytest.raises(Boom):
+        k.call(sc, perform, classify=classify)
+    # 60 rpm refills one request a second: the retry waited for it instead of going out at once.
+    assert len(attempts) == 2
+    assert attempts[1] - attempts[0] >= 0.9
+    assert core.buckets["requests"].level < 1

@@ -96,6 +96,8 @@ class Core:
     learned: set[str] = field(default_factory=set)
     admitted: int = 0
     paused: int = 0
+    #: Charges of calls admitted but not yet started, by bucket.
+    pending: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         s = self.spec
@@ -117,23 +119,29 @@ class Core:
         return limit is None or self.in_use < limit
 
     def open_until(self, now: float) -> float:
-        """0 if the core could admit *something* now, else when that may change (inf: a release)."""
+        """0 if the core could admit *something* now, else when that may change (inf: an event)."""
         if self.cooldown_until > now:
             return self.cooldown_until
         if not self.has_free_slot():
             return math.inf
         requests = self.buckets.get("requests")
         if requests is not None:
-            wait = requests.time_until(self._with_margin(requests, 1.0), now)
+            wait = self._bucket_wait("requests", requests, 1.0, now)
             if wait > 0:
                 return now + wait
         return 0.0
 
-    def _with_margin(self, bucket: TokenBucket, amount: float) -> float:
+    def _bucket_wait(self, name: str, bucket: TokenBucket, amount: float, now: float) -> float:
+        """Seconds until ``amount`` fits, counting calls admitted but not yet started (inf: never
+        by refill alone; a start or a release will look again)."""
         # Our bucket and the provider's start and refill at slightly different moments (a call
-        # admitted here reaches the provider later, a burst later than a single call), so a call
-        # waits for a little more than its own charge: ``rate_margin_s`` of refill.
-        return min(bucket.capacity, amount + bucket.rate * self.spec.rate_margin_s)
+        # admitted here reaches the provider later), so a call waits for a little more than its
+        # own charge: ``rate_margin_s`` of refill.
+        need = min(bucket.capacity, amount + bucket.rate * self.spec.rate_margin_s)
+        need += self.pending.get(name, 0.0)
+        if need > bucket.capacity:
+            return math.inf
+        return bucket.time_until(need, now)
 
     def wait_for(self, sc: Syscall, now: float) -> float:
         """0 if ``sc`` may be admitted now, else the earliest time it might be."""
@@ -142,29 +150,53 @@ class Core:
             return wait
         latest = 0.0
         for name, bucket in self.buckets.items():
-            t = bucket.time_until(self._with_margin(bucket, _charge(name, sc)), now)
+            t = self._bucket_wait(name, bucket, _charge(name, sc), now)
             if t > 0:
                 latest = max(latest, now + t)
         return latest
 
     def reserve(self, sc: Syscall, now: float) -> None:
+        """Take a slot now; the rate charge waits for ``start``, when the call really goes out.
+
+        A caller may resume well after admission (its event loop was busy). Charging at
+        admission would let our bucket refill while the provider's sits full and wastes its
+        refill, and we would then admit more than the provider accepts.
+        """
         self.in_use += 1
         self.admitted += 1
-        for name, bucket in self.buckets.items():
-            bucket.take(_charge(name, sc), now)
+        charges = {name: _charge(name, sc) for name in self.buckets}
+        for name, amount in charges.items():
+            self.pending[name] = self.pending.get(name, 0.0) + amount
+        sc.extra["pending_charges"] = charges
+
+    def start(self, sc: Syscall, now: float) -> None:
+        """The admitted call is being sent: its estimate moves from pending to the buckets."""
+        charges = sc.extra.pop("pending_charges", None)
+        if charges is None:
+            return
+        for name, amount in charges.items():
+            self.pending[name] -= amount
+            bucket = self.buckets.get(name)
+            if bucket is not None:
+                bucket.take(amount, now)
+        sc.extra["charged"] = charges
 
     def release(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool) -> None:
         """Give back the slot; settle estimates with real usage, or refund them if nothing ran."""
         self.in_use -= 1
-        for name, bucket in self.buckets.items():
-            if name == "requests":
-                if not ran:
-                    bucket.give(1.0, now)
+        pending = sc.extra.pop("pending_charges", None)
+        if pending is not None:  # admitted but never started: nothing reached a bucket
+            for name, amount in pending.items():
+                self.pending[name] -= amount
+            return
+        charged: dict[str, float] = sc.extra.pop("charged", {})
+        for name, estimate in charged.items():
+            bucket = self.buckets.get(name)
+            if bucket is None:
                 continue
-            estimate = _charge(name, sc)
             if not ran:
                 bucket.give(estimate, now)
-            elif usage_known:
+            elif usage_known and name != "requests":
                 actual = _actual(name, sc)
                 if actual > estimate:
                     bucket.take(actual - estimate, now)

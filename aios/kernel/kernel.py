@@ -217,6 +217,7 @@ class Kernel:
                 raise
             if error is not None:
                 raise error
+        self.scheduler.started(sc)
         return Lease(self, sc)
 
     async def aacquire(self, sc: Syscall) -> Lease:
@@ -236,6 +237,7 @@ class Kernel:
                     sc, Status.CANCELLED, error="the waiting task was cancelled", ran=False
                 )
                 raise
+        self.scheduler.started(sc)
         return Lease(self, sc)
 
     def _finish(

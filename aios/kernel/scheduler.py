@@ -89,6 +89,17 @@ class Scheduler:
         self._wake(woken, skip=sc)
         return waiter
 
+    def started(self, sc: Syscall) -> None:
+        """The caller of an admitted ``sc`` is sending it now: charge its core's rate buckets."""
+        with self._lock:
+            core = sc.core
+            if sc.status is not Status.RUNNING or core is None:
+                return
+            now = self.clock.now()
+            core.start(sc, now)
+            woken = self._dispatch(now)  # re-arms the refill timer for what waits on buckets
+        self._wake(woken)
+
     def retry_later(self, sc: Syscall, *, delay: float, pause_core_until: float | None) -> None:
         """Before a retry: pause the core the call failed on (429/529), and set the backoff."""
         with self._lock:

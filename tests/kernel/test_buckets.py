@@ -131,6 +131,7 @@ def test_core_request_and_token_buckets_pace_admission() -> None:
     core = Core(CoreSpec("c", api="openai", rpm=60, tpm=600, rate_margin_s=0.0), now=clock.now())
     big = sc(est_in=500, est_out=100)
     core.reserve(big, clock.now())
+    core.start(big, clock.now())
     nxt = sc(est_in=50, est_out=10)
     # tokens: 0 left, 60 needed at 10/s -> 6 s; requests: 59 left.
     assert core.wait_for(nxt, clock.now()) == pytest.approx(6.0)
@@ -140,9 +141,35 @@ def test_core_request_and_token_buckets_pace_admission() -> None:
 
 def test_core_admission_waits_for_a_margin_of_extra_refill() -> None:
     core = Core(CoreSpec("c", api="openai", tpm=600, rate_margin_s=0.5), now=0.0)  # 10 tokens/s
-    core.reserve(sc(est_in=600), 0.0)
+    first = sc(est_in=600)
+    core.reserve(first, 0.0)
+    core.start(first, 0.0)
     # 60 tokens need 6 s, plus 0.5 s of refill (5 tokens) as a margin against the provider's clock.
     assert core.wait_for(sc(est_in=60), 0.0) == pytest.approx(6.5)
+
+
+def test_core_charges_rate_buckets_when_a_call_starts_not_when_admitted() -> None:
+    """A call admitted but not yet sent holds its charge as pending: while it waits, our bucket sits
+    full like the provider's, and no refill is credited that the provider would not give."""
+    clock = ManualClock()
+    core = Core(CoreSpec("c", api="openai", rpm=5, rate_window_s=1.0, rate_margin_s=0.0))
+    calls = [sc() for _ in range(5)]
+    for call in calls:
+        assert core.wait_for(call, clock.now()) == 0
+        core.reserve(call, clock.now())
+    assert core.wait_for(sc(), clock.now()) == math.inf  # five pending fill the burst
+    clock.advance(1.0)  # the callers were busy: nothing was sent, so nothing refilled for us
+    assert core.wait_for(sc(), clock.now()) == math.inf
+    for call in calls:
+        core.start(call, clock.now())
+    assert core.pending["requests"] == 0
+    assert core.wait_for(sc(), clock.now()) == pytest.approx(clock.now() + 0.2)
+    core.release(calls[0], clock.now(), ran=True, usage_known=False)
+    never_sent = sc()
+    clock.advance(0.2)
+    core.reserve(never_sent, clock.now())
+    core.release(never_sent, clock.now(), ran=False, usage_known=False)
+    assert core.pending["requests"] == 0 and core.in_use == 4
 
 
 def test_core_cooldown() -> None:
@@ -169,6 +196,7 @@ def test_core_release_refunds_or_settles() -> None:
     }
     ran = sc(est_in=100, est_out=200)
     core.reserve(ran, 0.0)
+    core.start(ran, 0.0)
     ran.input_tokens, ran.output_tokens = 120, 30  # real usage: more input, less output
     core.release(ran, 0.0, ran=True, usage_known=True)
     assert {n: b.available(0.0) for n, b in core.buckets.items()} == {
@@ -179,12 +207,14 @@ def test_core_release_refunds_or_settles() -> None:
     }
     unknown = sc(est_in=100, est_out=200)
     core.reserve(unknown, 0.0)
+    core.start(unknown, 0.0)
     core.release(unknown, 0.0, ran=True, usage_known=False)  # the estimate stands
     assert core.buckets["tokens"].available(0.0) == 550
     assert core.in_use == 0
     openai = Core(CoreSpec("o", api="openai", tpm=1000))
     used = sc(est_in=100, est_out=200)
     openai.reserve(used, 0.0)
+    openai.start(used, 0.0)
     used.input_tokens, used.output_tokens = 120, 30
     openai.release(used, 0.0, ran=True, usage_known=True)
     assert openai.buckets["tokens"].available(0.0) == 1000 - 300  # used less: the charge stands

@@ -8,6 +8,7 @@ print(aios.kernel().report())
 """
 
 from aios._version import __version__
+from aios.adapters.patching import patch, patched, unpatch
 from aios.config import KernelConfig, load_config
 from aios.errors import (
     AccessDenied,
@@ -22,7 +23,6 @@ from aios.errors import (
     ToolTimeout,
     UnknownFrameworkError,
 )
-from aios.adapters.patching import patch, patched, unpatch
 from aios.kernel.context import agent
 from aios.runtime import boot, kernel, shutdown
 

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 from aios.adapters._sdk_stream import watch_response
 from aios.adapters._sdk_usage import retry_after_seconds, usage_of_payload
 from aios.adapters.base import Adapter
-from aios.kernel.context import current_agent, inside_syscall
+from aios.kernel.context import current_agent, inside_llm_call
 from aios.kernel.failures import Failure, Usage, classify_generic
 from aios.kernel.kernel import Kernel
 from aios.kernel.lease import Lease
@@ -100,7 +100,7 @@ class StainlessAdapter(Adapter):
         self.wrap(base, "AsyncAPIClient._process_response", _capture_response)
 
     # -- what a request is ------------------------------------------------------------------------
-    def describe(self, options: Any, stream: bool) -> CallInfo | None:
+    def call_info(self, options: Any, stream: bool) -> CallInfo | None:
         """The call's admission facts, or ``None`` if it is not a generation request."""
         if str(getattr(options, "method", "")).lower() != "post":
             return None
@@ -158,10 +158,10 @@ class StainlessAdapter(Adapter):
 
     # -- the wrappers (sync and async twins) ------------------------------------------------------
     def _request(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if inside_syscall() is not None:
+        if inside_llm_call():
             return wrapped(*args, **kwargs)
         cast_to, options, rest = _bind(args, kwargs)
-        info = self.describe(options, bool(rest.get("stream")))
+        info = self.call_info(options, bool(rest.get("stream")))
         if info is None:
             return wrapped(*args, **kwargs)
         k, sc = self._syscall(instance, info)
@@ -180,10 +180,10 @@ class StainlessAdapter(Adapter):
         return k.call(sc, perform, classify=self.classify, hold=True)
 
     async def _arequest(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if inside_syscall() is not None:
+        if inside_llm_call():
             return await wrapped(*args, **kwargs)
         cast_to, options, rest = _bind(args, kwargs)
-        info = self.describe(options, bool(rest.get("stream")))
+        info = self.call_info(options, bool(rest.get("stream")))
         if info is None:
             return await wrapped(*args, **kwargs)
         k, sc = self._syscall(instance, info)

@@ -35,7 +35,14 @@ import wrapt
 
 from aios.adapters.base import Adapter
 from aios.adapters.hookspecs import hookimpl
-from aios.kernel.context import AgentIdentity, acting_as, current_agent, inside_syscall, syscall_scope
+from aios.kernel.context import (
+    AgentIdentity,
+    acting_as,
+    current_agent,
+    inside_llm_call,
+    inside_syscall,
+    syscall_scope,
+)
 from aios.kernel.failures import Usage
 from aios.kernel.tokens import estimate_tokens
 
@@ -271,7 +278,7 @@ def _outcome(result: Any) -> tuple[Usage | None, None]:
 
 
 async def _create(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    if inside_syscall():
+    if inside_llm_call():
         return await wrapped(*args, **kwargs)
     from aios.runtime import kernel
 
@@ -284,7 +291,7 @@ async def _create(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 
 
 async def _create_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> AsyncIterator[Any]:
-    if inside_syscall():
+    if inside_llm_call():
         async for item in wrapped(*args, **kwargs):
             yield item
         return

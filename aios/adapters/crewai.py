@@ -31,7 +31,14 @@ import wrapt
 
 from aios.adapters.base import Adapter
 from aios.adapters.hookspecs import hookimpl
-from aios.kernel.context import AgentIdentity, acting_as, current_agent, inside_syscall, syscall_scope
+from aios.kernel.context import (
+    AgentIdentity,
+    acting_as,
+    current_agent,
+    inside_llm_call,
+    inside_syscall,
+    syscall_scope,
+)
 from aios.kernel.tokens import estimate_tokens
 
 FRAMEWORK = "crewai"
@@ -149,7 +156,7 @@ def _llm_syscall(
 
 
 def _llm_call(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    if inside_syscall():
+    if inside_llm_call():
         return wrapped(*args, **kwargs)
     who = _caller(kwargs)
     distribution, api = _provider_entry(instance)
@@ -161,7 +168,7 @@ def _llm_call(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
 
 
 async def _llm_acall(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    if inside_syscall():
+    if inside_llm_call():
         return await wrapped(*args, **kwargs)
     who = _caller(kwargs)
     distribution, api = _provider_entry(instance)

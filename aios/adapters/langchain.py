@@ -41,6 +41,7 @@ from aios.kernel.context import (
     AgentIdentity,
     acting_as,
     current_agent,
+    inside_llm_call,
     inside_syscall,
     syscall_scope,
 )
@@ -118,11 +119,6 @@ def _tool_identity(kwargs: Mapping[str, Any]) -> AgentIdentity | None:
     return _named_identity(metadata) or current_agent()
 
 
-def _passthrough() -> bool:
-    """Inside an LLM syscall (or suppressed code) nothing is intercepted again."""
-    return inside_syscall() in ("llm", "suppressed")
-
-
 # -- identity wrappers --------------------------------------------------------------------------------
 def _identified(gen: Iterator[Any], ident: AgentIdentity) -> Iterator[Any]:
     """Iterate ``gen`` as ``ident``: the model's work happens inside each ``next``."""
@@ -157,7 +153,7 @@ async def _aidentified(gen: AsyncIterator[Any], ident: AgentIdentity) -> AsyncIt
 def _graph_stream(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    ident = None if _passthrough() else _graph_identity(instance, args, kwargs)
+    ident = None if inside_llm_call() else _graph_identity(instance, args, kwargs)
     gen = wrapped(*args, **kwargs)
     return gen if ident is None else _identified(gen, ident)
 
@@ -165,7 +161,7 @@ def _graph_stream(
 def _graph_astream(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    ident = None if _passthrough() else _graph_identity(instance, args, kwargs)
+    ident = None if inside_llm_call() else _graph_identity(instance, args, kwargs)
     gen = wrapped(*args, **kwargs)
     return gen if ident is None else _aidentified(gen, ident)
 
@@ -195,9 +191,6 @@ def _gated_here(model: Any) -> bool:
         return False
     sdk = _sdk_of(type(model))
     if sdk is None:
-        return True
-    if inside is not None:
-        # Inside a tool (a subagent run as a tool) the SDK adapters pass straight through.
         return True
     return not _sdk_adapter_active(sdk)
 
@@ -510,7 +503,7 @@ class LangchainAdapter(Adapter):
     def _generate_with_cache(
         self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        if _passthrough():
+        if inside_llm_call():
             return wrapped(*args, **kwargs)
         self._gate_class(type(instance))
         ident = _model_call_identity(args, kwargs)
@@ -522,7 +515,7 @@ class LangchainAdapter(Adapter):
     async def _agenerate_with_cache(
         self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        if _passthrough():
+        if inside_llm_call():
             return await wrapped(*args, **kwargs)
         self._gate_class(type(instance))
         ident = _model_call_identity(args, kwargs)
@@ -534,7 +527,7 @@ class LangchainAdapter(Adapter):
     def _stream(
         self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        if _passthrough():
+        if inside_llm_call():
             return wrapped(*args, **kwargs)
         self._gate_class(type(instance))
         ident = _stream_identity(args, kwargs)
@@ -544,7 +537,7 @@ class LangchainAdapter(Adapter):
     def _astream(
         self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        if _passthrough():
+        if inside_llm_call():
             return wrapped(*args, **kwargs)
         self._gate_class(type(instance))
         ident = _stream_identity(args, kwargs)

@@ -30,7 +30,7 @@ from aios.kernel.context import (
     AgentIdentity,
     acting_as,
     current_agent,
-    inside_syscall,
+    inside_llm_call,
     syscall_scope,
 )
 from aios.kernel.failures import Usage
@@ -106,21 +106,11 @@ async def _turn(
         return await wrapped(*args, **kwargs)
 
 
-def _busy() -> bool:
-    """Inside an LLM syscall (or suppressed): this call is part of one already scheduled.
-
-    A tool syscall does not count: a tool that runs another agent (``Agent.as_tool``) makes
-    calls of its own.
-    """
-    kind = inside_syscall()
-    return kind is not None and kind != "tool"
-
-
 # -- tools ----------------------------------------------------------------------------------------
 async def _invoke_tool(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    if _busy():
+    if inside_llm_call():
         return await wrapped(*args, **kwargs)
     from aios.runtime import kernel
 
@@ -171,7 +161,7 @@ def _response_outcome(response: Any) -> tuple[Usage | None, None]:
 async def _model_get_response(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    if _busy():
+    if inside_llm_call():
         return await wrapped(*args, **kwargs)
     from aios.runtime import kernel
 
@@ -182,7 +172,7 @@ async def _model_get_response(
 def _model_stream_response(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    if _busy():
+    if inside_llm_call():
         return wrapped(*args, **kwargs)
     return _gated_stream(wrapped, instance, args, kwargs)
 

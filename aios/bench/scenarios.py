@@ -32,7 +32,7 @@ class Scenario:
 
 
 _SCALE = 60.0
-_RPM = 10  # per simulated minute = per real second at scale 60: 10 requests of burst, 10/s
+_RPM = 5  # per simulated minute = per real second at scale 60: 5 requests of burst, 5/s
 
 SCENARIOS: dict[str, Scenario] = {
     "rate-limited": Scenario(

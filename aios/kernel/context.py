@@ -104,6 +104,14 @@ def inside_syscall() -> str | None:
     return _inside.get()
 
 
+def inside_llm_call() -> bool:
+    """Inside an LLM syscall (or suppressed code): a call here is part of one already scheduled.
+
+    Inside a *tool* syscall it is not: a tool that runs another agent makes LLM calls of its own.
+    """
+    return _inside.get() in ("llm", "suppressed")
+
+
 @contextmanager
 def syscall_scope(kind: str) -> Iterator[None]:
     token = _inside.set(kind)

@@ -190,11 +190,6 @@ async def test_handoff_moves_attribution_to_the_specialist(
     assert [(r["agent"], r["tool"]) for r in records(kernel, "tool")] == [(specialist, tool)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the openai SDK adapter passes through every call made inside a tool syscall, so the "
-    "LLM calls of an agent used as a tool (Agent.as_tool) are not syscalls",
-)
 async def test_agent_as_tool_calls_are_the_inner_agents(kernel: Kernel, sim: SimServer) -> None:
     ran.clear()
     inner = weather_agent()

@@ -127,6 +127,29 @@ def lazy_sorted(items: Iterable[T], key: Callable[[T], Any]) -> Iterator[T]:
     yield from pool
 
 
+class KeyedPolicy(Policy):
+    """A single queue in the order of ``sort_key`` (fixed while queued), then submission order."""
+
+    def __init__(self, options: PolicyOptions | None = None) -> None:
+        super().__init__(options)
+        self._q = SortedQueue(self.sort_key)
+
+    def sort_key(self, sc: Syscall) -> Any:
+        return 0
+
+    def push(self, sc: Syscall) -> None:
+        self._q.push(sc)
+
+    def remove(self, sc: Syscall) -> None:
+        self._q.remove(sc)
+
+    def ordered(self) -> Iterator[Syscall]:
+        return iter(self._q)
+
+    def __len__(self) -> int:
+        return len(self._q)
+
+
 class AgentQueues(Policy):
     """Shared machinery of the policies that pick an agent first, then its oldest syscall."""
 

@@ -107,7 +107,7 @@ class KernelConfig(_Strict):
     #: The output allowance charged at admission when a call sets no ``max_tokens``.
     default_max_tokens: PositiveInt = 1024
     aging_rate: float = Field(default=1.0, ge=0)
-    las_first_level_s: float = Field(default=1.0, ge=0)
+    las_first_level_s: float = Field(default=10.0, ge=0)
     default_priority: int = 0
     cores: list[CoreConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)

@@ -56,12 +56,15 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "server": Scenario(
         name="server",
-        description="One inference server with few slots and a KV budget shared by all agents.",
-        sim_args=("--profile", "server", "--slots", "4", "--time-scale", "2"),
-        agents=16,
-        frameworks=("openai",),
+        description=(
+            "One inference server with few slots and a KV budget shared by all agents; each agent "
+            "is a six-step session."
+        ),
+        sim_args=("--profile", "server", "--slots", "2", "--time-scale", "4"),
+        agents=32,
+        frameworks=("openai-session",),
         policy="las",
-        core={"max_concurrency": 4},
+        core={"max_concurrency": 3},
     ),
     "overhead": Scenario(
         name="overhead",

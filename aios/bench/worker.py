@@ -15,7 +15,7 @@ import time
 import tracemalloc
 from typing import Any
 
-from aios.bench.workloads import IMPORTS, WORKLOADS
+from aios.bench.workloads import IMPORTS, UNNAMED, WORKLOADS
 
 PROGRESS_PREFIX = "aios-bench-agent"
 
@@ -28,7 +28,14 @@ async def _agents(spec: dict[str, Any], indices: list[int]) -> list[dict[str, An
     async def one(i: int) -> dict[str, Any]:
         framework = frameworks[i % len(frameworks)]
         try:
-            await WORKLOADS[framework](i, retries)
+            if spec["mode"] == "aios" and framework in UNNAMED:
+                # A raw SDK has no agents: the one line its users add to name theirs.
+                import aios
+
+                with aios.agent(f"agent-{i}"):
+                    await WORKLOADS[framework](i, retries)
+            else:
+                await WORKLOADS[framework](i, retries)
             ok, error = True, None
         except Exception as exc:  # an agent that fails is a result, not a crash
             ok, error = False, f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -61,6 +61,27 @@ async def openai_agent(i: int, max_retries: int | None) -> str:
         await client.close()
 
 
+async def openai_session_agent(i: int, max_retries: int | None, turns: int = 6) -> str:
+    """The raw openai SDK: a longer multi-step session (plan, then one step per turn)."""
+    from openai import AsyncOpenAI
+
+    kwargs: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
+    client = AsyncOpenAI(**kwargs)
+    messages: list[dict[str, Any]] = [{"role": "user", "content": f"Agent {i}: plan {turns} steps."}]
+    try:
+        for step in range(turns):
+            reply = await client.chat.completions.create(
+                model=MODEL,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=32,
+            )
+            messages.append({"role": "assistant", "content": reply.choices[0].message.content or ""})
+            messages.append({"role": "user", "content": f"Now do step {step + 1}."})
+        return str(messages[-2]["content"])
+    finally:
+        await client.close()
+
+
 async def langchain_agent(i: int, max_retries: int | None) -> str:
     """langchain ``create_agent`` with two tools."""
     from langchain.agents import create_agent
@@ -136,9 +157,13 @@ async def autogen_agent(i: int, max_retries: int | None) -> str:
         await client.close()
 
 
+#: Workloads whose framework has no notion of an agent name (the raw SDK).
+UNNAMED = frozenset({"openai", "openai-session"})
+
 #: Modules each workload imports, loaded before the clock starts (imports are not agent work).
 IMPORTS: dict[str, tuple[str, ...]] = {
     "openai": ("openai",),
+    "openai-session": ("openai",),
     "langchain": ("langchain.agents", "langchain_core.tools", "langchain_openai"),
     "openai-agents": ("agents", "openai"),
     "autogen": ("autogen_agentchat.agents", "autogen_ext.models.openai"),
@@ -146,6 +171,7 @@ IMPORTS: dict[str, tuple[str, ...]] = {
 
 WORKLOADS: dict[str, Workload] = {
     "openai": openai_agent,
+    "openai-session": openai_session_agent,
     "langchain": langchain_agent,
     "openai-agents": openai_agents_agent,
     "autogen": autogen_agent,

@@ -24,7 +24,7 @@ class PolicyOptions:
     output_token_weight: float = 2.0
     #: Attained service in seconds where the second level of ``las`` starts; each next
     #: level starts at twice the previous threshold. ``0`` makes it pure least-attained-service.
-    las_first_level_s: float = 1.0
+    las_first_level_s: float = 10.0
 
 
 class Policy(ABC):

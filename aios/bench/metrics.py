@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import resource
 from statistics import mean
 from typing import Any
 
 from aios.kernel.accounting import percentile
+
+
+def rss_kb() -> int:
+    """Resident set size now, from /proc (getrusage only gives the peak, which never comes down)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            pages = int(f.read().split()[1])
+        return pages * (resource.getpagesize() // 1024)
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def summarize(run: dict[str, Any], sim_stats: dict[str, Any]) -> dict[str, Any]:
@@ -31,7 +42,7 @@ def summarize(run: dict[str, Any], sim_stats: dict[str, Any]) -> dict[str, Any]:
         "useful_requests": by_status.get("200", 0),
         "output_tokens_per_s": sim_stats.get("output_tokens", 0) / makespan if makespan else 0.0,
         "kernel_cpu_ms_per_agent": 1000 * run["cpu_s"] / max(1, len(agents)),
-        "peak_kb_per_agent": run["peak_traced_bytes"] / 1024 / max(1, len(agents)),
+        "rss_kb_per_agent": run["rss_growth_kb"] / max(1, len(agents)),
         "errors": sorted({a["error"].split(":")[0] for a in agents if a["error"]}),
         "mean_wait_s": mean(run["kernel"]["waits"]) if run.get("kernel", {}).get("waits") else None,
         "completion_times": sorted(ok),

@@ -40,12 +40,17 @@ def markdown(result: dict[str, Any]) -> str:
     lines.append("| " + " | ".join(title for _, title, _ in COLUMNS) + " |")
     lines.append("|" + "---|" * len(COLUMNS))
     for run in result["runs"]:
-        lines.append("| " + " | ".join(_cell(run.get(k), f) for k, _, f in COLUMNS) + " |")
+        cells = [_cell(run.get(k), f) for k, _, f in COLUMNS]
+        if run.get("all_done_complete") is False:
+            cells[[k for k, _, _ in COLUMNS].index("all_done_s")] = f"> {run['all_done_s']:.2f}"
+        lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("| ratio | value |")
     lines.append("|---|---|")
+    incomplete = {r["mode"] for r in result["runs"] if r.get("all_done_complete") is False}
     for key, value in result["ratios"].items():
-        lines.append(f"| {key} | {_cell(value, '{:.3f}')} |")
+        bound = key.startswith("all_done_speedup_") and key.rsplit("_", 1)[1] in incomplete
+        lines.append(f"| {key} | {'>= ' if bound else ''}{_cell(value, '{:.3f}')} |")
     lines.append("")
     return "\n".join(lines)
 

@@ -11,9 +11,9 @@ import json
 import resource
 import sys
 import time
-import tracemalloc
 from typing import Any
 
+from aios.bench.metrics import rss_kb
 from aios.config import CoreConfig, KernelConfig
 from aios.kernel import Usage
 from aios.kernel.kernel import Kernel
@@ -48,13 +48,13 @@ async def _agent(kernel: Kernel, provider: SimProvider, i: int) -> None:
 async def _run(n: int, slots: int) -> dict[str, Any]:
     kernel = Kernel(KernelConfig(cores=[CoreConfig(name="sim", base_url=ENDPOINT, max_concurrency=slots)]))
     provider = SimProvider(SimConfig(profile="instant"))
-    tracemalloc.start()
+    rss0 = rss_kb()
     cpu0 = time.process_time()
     t0 = time.monotonic()
     await asyncio.gather(*(_agent(kernel, provider, i) for i in range(n)))
     wall = time.monotonic() - t0
     cpu = time.process_time() - cpu0
-    _, peak = tracemalloc.get_traced_memory()
+    rss_growth_kb = max(0, rss_kb() - rss0)
     report = kernel.report()
     kernel.shutdown()
     done = report["by_status"].get("done", 0)
@@ -64,7 +64,7 @@ async def _run(n: int, slots: int) -> dict[str, Any]:
         "wall_s": wall,
         "cpu_s": cpu,
         "cpu_us_per_syscall": 1e6 * cpu / max(1, done),
-        "peak_kb_per_agent": peak / 1024 / n,
+        "rss_kb_per_agent": rss_growth_kb / n,
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 

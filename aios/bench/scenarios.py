@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from aios.bench.workloads import CALLS_PER_AGENT
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -25,6 +27,10 @@ class Scenario:
     #: Real-time request quota: (bucket capacity, refill per second), for the theoretical minimum.
     request_quota: tuple[float, float] | None = None
     kernel_extra: dict[str, Any] = field(default_factory=dict)
+    #: Run each agent once untimed before the measured run.
+    warmup: bool = False
+    #: Sequential calls each agent makes, when the scenario reports a per-call figure.
+    calls_per_agent: int | None = None
 
     def kernel_config(self, base_url: str, policy: str | None = None) -> dict[str, Any]:
         core = {"name": "sim", "api": "openai", "base_url": base_url, **self.core}
@@ -32,7 +38,7 @@ class Scenario:
 
 
 _SCALE = 60.0
-_RPM = 5  # per simulated minute = per real second at scale 60: 5 requests of burst, 5/s
+_RPM = 3  # per simulated minute = per real second at scale 60: 3 requests of burst, 3/s
 
 SCENARIOS: dict[str, Scenario] = {
     "rate-limited": Scenario(
@@ -68,11 +74,16 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "overhead": Scenario(
         name="overhead",
-        description="The instant profile: what aios adds to each call.",
+        description=(
+            f"The instant profile: one agent makes {CALLS_PER_AGENT} sequential calls after a warm-up; "
+            "the difference of the makespans is what aios adds per call."
+        ),
         sim_args=("--profile", "instant"),
         agents=1,
-        frameworks=("openai",),
+        frameworks=("openai-calls",),
         policy="fifo",
         modes=("default", "aios"),
+        warmup=True,
+        calls_per_agent=CALLS_PER_AGENT,
     ),
 }

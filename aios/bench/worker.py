@@ -12,9 +12,9 @@ import json
 import resource
 import sys
 import time
-import tracemalloc
 from typing import Any
 
+from aios.bench.metrics import rss_kb
 from aios.bench.workloads import IMPORTS, UNNAMED, WORKLOADS
 
 PROGRESS_PREFIX = "aios-bench-agent"
@@ -40,7 +40,8 @@ async def _agents(spec: dict[str, Any], indices: list[int]) -> list[dict[str, An
         except Exception as exc:  # an agent that fails is a result, not a crash
             ok, error = False, f"{type(exc).__name__}: {str(exc)[:200]}"
         # One line per finished agent on stderr lets the parent show live progress.
-        print(f"{PROGRESS_PREFIX} {'ok' if ok else 'failed'} {i}", file=sys.stderr, flush=True)
+        if not spec.get("quiet"):
+            print(f"{PROGRESS_PREFIX} {'ok' if ok else 'failed'} {i}", file=sys.stderr, flush=True)
         return {
             "agent": i,
             "framework": framework,
@@ -63,19 +64,21 @@ def main() -> None:
 
         kernel = aios.boot(aios.KernelConfig.model_validate(spec["kernel"]))
         aios.patch(*spec.get("patch", []))
-    tracemalloc.start()
+    if spec.get("warmup"):
+        # One untimed run first: the SDK's lazy imports and first connection are not per-call cost.
+        asyncio.run(_agents({**spec, "quiet": True}, [-1]))
+    rss0 = rss_kb()
     cpu0 = time.process_time()
     t0 = time.monotonic()
     results = asyncio.run(_agents(spec, spec["indices"]))
     elapsed = time.monotonic() - t0
     cpu = time.process_time() - cpu0
-    _, peak = tracemalloc.get_traced_memory()
     out: dict[str, Any] = {
         "mode": spec["mode"],
         "agents": results,
         "makespan_s": elapsed,
         "cpu_s": cpu,
-        "peak_traced_bytes": peak,
+        "rss_growth_kb": max(0, rss_kb() - rss0),
         "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     }
     if kernel is not None:

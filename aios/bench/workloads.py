@@ -82,6 +82,29 @@ async def openai_session_agent(i: int, max_retries: int | None, turns: int = 6) 
         await client.close()
 
 
+#: Calls per ``openai-calls`` agent: enough for a stable per-call mean.
+CALLS_PER_AGENT = 200
+
+
+async def openai_calls_agent(i: int, max_retries: int | None) -> str:
+    """The raw openai SDK: many small sequential calls on one client (per-call overhead)."""
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(**({} if max_retries is None else {"max_retries": max_retries}))
+    text = ""
+    try:
+        for n in range(CALLS_PER_AGENT):
+            reply = await client.chat.completions.create(
+                model=MODEL,
+                messages=[{"role": "user", "content": f"ping {i} {n}"}],
+                max_tokens=4,
+            )
+            text = reply.choices[0].message.content or ""
+        return text
+    finally:
+        await client.close()
+
+
 async def langchain_agent(i: int, max_retries: int | None) -> str:
     """langchain ``create_agent`` with two tools."""
     from langchain.agents import create_agent
@@ -158,12 +181,13 @@ async def autogen_agent(i: int, max_retries: int | None) -> str:
 
 
 #: Workloads whose framework has no notion of an agent name (the raw SDK).
-UNNAMED = frozenset({"openai", "openai-session"})
+UNNAMED = frozenset({"openai", "openai-session", "openai-calls"})
 
 #: Modules each workload imports, loaded before the clock starts (imports are not agent work).
 IMPORTS: dict[str, tuple[str, ...]] = {
     "openai": ("openai",),
     "openai-session": ("openai",),
+    "openai-calls": ("openai",),
     "langchain": ("langchain.agents", "langchain_core.tools", "langchain_openai"),
     "openai-agents": ("agents", "openai"),
     "autogen": ("autogen_agentchat.agents", "autogen_ext.models.openai"),
@@ -172,6 +196,7 @@ IMPORTS: dict[str, tuple[str, ...]] = {
 WORKLOADS: dict[str, Workload] = {
     "openai": openai_agent,
     "openai-session": openai_session_agent,
+    "openai-calls": openai_calls_agent,
     "langchain": langchain_agent,
     "openai-agents": openai_agents_agent,
     "autogen": autogen_agent,

@@ -108,6 +108,8 @@ class KernelConfig(_Strict):
     default_max_tokens: PositiveInt = 1024
     aging_rate: float = Field(default=1.0, ge=0)
     las_first_level_s: float = Field(default=10.0, ge=0)
+    #: Seconds ``las`` keeps a finished call's slot for the same agent's next call.
+    las_hold_s: float = Field(default=0.05, ge=0, le=5)
     default_priority: int = 0
     cores: list[CoreConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)

@@ -98,6 +98,8 @@ class Core:
     paused: int = 0
     #: Charges of calls admitted but not yet started, by bucket.
     pending: dict[str, float] = field(default_factory=dict)
+    #: Slots kept for an agent whose next call is expected shortly: agent -> until.
+    holds: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         s = self.spec
@@ -143,11 +145,28 @@ class Core:
             return math.inf
         return bucket.time_until(need, now)
 
+    def hold(self, agent: str, until: float) -> None:
+        """Keep a slot free for ``agent`` until ``until`` (its next call is on its way)."""
+        if self.spec.max_concurrency is not None:
+            self.holds[agent] = until
+
+    def _held_for_others(self, agent: str, now: float) -> tuple[int, float]:
+        """Slots held for other agents, and when the first of those holds ends."""
+        for who in [a for a, until in self.holds.items() if until <= now]:
+            del self.holds[who]
+        others = [until for who, until in self.holds.items() if who != agent]
+        return len(others), min(others, default=math.inf)
+
     def wait_for(self, sc: Syscall, now: float) -> float:
         """0 if ``sc`` may be admitted now, else the earliest time it might be."""
         wait = self.open_until(now)
         if wait:
             return wait
+        if self.holds:
+            held, first_end = self._held_for_others(sc.agent, now)
+            limit = self.spec.max_concurrency
+            if limit is not None and self.in_use + held >= limit:
+                return first_end
         latest = 0.0
         for name, bucket in self.buckets.items():
             t = self._bucket_wait(name, bucket, _charge(name, sc), now)
@@ -164,6 +183,7 @@ class Core:
         """
         self.in_use += 1
         self.admitted += 1
+        self.holds.pop(sc.agent, None)
         charges = {name: _charge(name, sc) for name in self.buckets}
         for name, amount in charges.items():
             self.pending[name] = self.pending.get(name, 0.0) + amount

@@ -46,6 +46,7 @@ class Kernel:
             aging_rate=self.config.aging_rate,
             weights=weights,
             las_first_level_s=self.config.las_first_level_s,
+            las_hold_s=self.config.las_hold_s,
         )
         self.policy = make_policy(self.config.policy, options)
         self.accounting = Accounting(keep_syscalls=self.config.keep_syscalls)

@@ -129,7 +129,11 @@ class Scheduler:
             now = self.clock.now()
             waiter = None
             if sc.status is Status.RUNNING:
+                core = sc.core
                 self._give_back(sc, now, ran=ran, usage_known=usage_known)
+                hold = self.policy.hold_after(sc, now) if status is Status.DONE else 0.0
+                if hold > 0 and core is not None:
+                    core.hold(sc.agent, now + hold)
             else:
                 self.policy.remove(sc)
                 sc.waited_s += now - sc.queued_at

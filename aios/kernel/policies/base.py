@@ -25,6 +25,9 @@ class PolicyOptions:
     #: Attained service in seconds where the second level of ``las`` starts; each next
     #: level starts at twice the previous threshold. ``0`` makes it pure least-attained-service.
     las_first_level_s: float = 10.0
+    #: Seconds ``las`` keeps a finished call's slot for the same agent's next call, so an agent
+    #: that is ahead keeps going instead of losing its slot while it handles the reply.
+    las_hold_s: float = 0.05
 
 
 class Policy(ABC):
@@ -55,6 +58,10 @@ class Policy(ABC):
 
     def on_finish(self, sc: Syscall, now: float) -> None:  # noqa: B027 - optional hook
         """A running syscall ended (or gave back its slot before a retry)."""
+
+    def hold_after(self, sc: Syscall, now: float) -> float:
+        """Seconds to keep the slot ``sc`` just gave back for its agent's next call (0: none)."""
+        return 0.0
 
     def describe(self) -> dict[str, Any]:
         """Policy state for ``Kernel.stats()``."""

@@ -40,6 +40,10 @@ class LasPolicy(AgentQueues):
             return 0
         return 1 + math.floor(math.log2(served / first))
 
+    def hold_after(self, sc: Syscall, now: float) -> float:
+        # Only an agent still in the first level is worth waiting for: it is ahead of newcomers.
+        return self.options.las_hold_s if self.level(self.key_of(sc)) == 0 else 0.0
+
     def on_finish(self, sc: Syscall, now: float) -> None:
         # Only this attempt's running time: a retry's backoff and queueing are not service.
         start = sc.extra.get("attempt_started_at", sc.started_at)

@@ -22,7 +22,7 @@ TELEMETRY_OFF = {
 }
 #: What each mode sets: the framework defaults, SDK retries turned up, or aios.
 MODE_RETRIES: dict[str, int | None] = {"default": None, "tuned": 10, "aios": None}
-MAX_RERUN_ROUNDS = 8
+MAX_RERUN_ROUNDS = 30
 
 
 AgentDone = Callable[[bool], None]

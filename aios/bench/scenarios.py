@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from aios.bench.workloads import CALLS_PER_AGENT
+from aios.bench.workloads import CALLS_PER_AGENT, FRAMEWORK_AGENTS
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ SCENARIOS: dict[str, Scenario] = {
             str(_SCALE),
         ),
         agents=32,
-        frameworks=("openai", "langchain", "openai-agents", "autogen"),
+        frameworks=FRAMEWORK_AGENTS,
         policy="fifo",
         core={"rpm": _RPM, "tpm": 1_000_000, "rate_window_s": 60 / _SCALE},
         request_quota=(float(_RPM), _RPM * _SCALE / 60),

@@ -180,6 +180,9 @@ async def autogen_agent(i: int, max_retries: int | None) -> str:
         await client.close()
 
 
+#: One typical agent per framework (the others are scenario-specific shapes of the raw SDK).
+FRAMEWORK_AGENTS: tuple[str, ...] = ("openai", "langchain", "openai-agents", "autogen")
+
 #: Workloads whose framework has no notion of an agent name (the raw SDK).
 UNNAMED = frozenset({"openai", "openai-session", "openai-calls"})
 

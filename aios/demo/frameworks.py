@@ -19,7 +19,7 @@ from rich.table import Table
 from aios.bench.report import plots
 from aios.bench.runner import run_mode
 from aios.bench.scenarios import Scenario
-from aios.bench.workloads import IMPORTS
+from aios.bench.workloads import FRAMEWORK_AGENTS, IMPORTS
 from aios.sim.process import SimServer
 
 _SCALE = 60.0
@@ -27,7 +27,8 @@ _SCALE = 60.0
 
 def installed_frameworks() -> tuple[str, ...]:
     found = []
-    for name, modules in IMPORTS.items():
+    for name in FRAMEWORK_AGENTS:
+        modules = IMPORTS[name]
         if all(importlib.util.find_spec(m.split(".")[0]) is not None for m in modules):
             found.append(name)
     return tuple(found)

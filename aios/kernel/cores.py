@@ -157,16 +157,21 @@ class Core:
         others = [until for who, until in self.holds.items() if who != agent]
         return len(others), min(others, default=math.inf)
 
+    def held_from(self, sc: Syscall, now: float) -> float:
+        """0 unless every free slot is kept for other agents; then when the first hold ends."""
+        if not self.holds:
+            return 0.0
+        held, first_end = self._held_for_others(sc.agent, now)
+        limit = self.spec.max_concurrency
+        if limit is not None and self.in_use + held >= limit:
+            return first_end
+        return 0.0
+
     def wait_for(self, sc: Syscall, now: float) -> float:
         """0 if ``sc`` may be admitted now, else the earliest time it might be."""
-        wait = self.open_until(now)
+        wait = self.open_until(now) or self.held_from(sc, now)
         if wait:
             return wait
-        if self.holds:
-            held, first_end = self._held_for_others(sc.agent, now)
-            limit = self.spec.max_concurrency
-            if limit is not None and self.in_use + held >= limit:
-                return first_end
         latest = 0.0
         for name, bucket in self.buckets.items():
             t = self._bucket_wait(name, bucket, _charge(name, sc), now)

@@ -218,6 +218,10 @@ class Scheduler:
                 core = self.cores.get(name)
                 if core is None:
                     continue
+                held_until = core.held_from(sc, now)
+                if held_until:  # a slot kept for another agent: says nothing about token sizes
+                    wake_at = min(wake_at, held_until)
+                    continue
                 est_in, est_out = sc.est_input_tokens, sc.est_output_tokens
                 blocked = token_blocked.get(name)
                 if blocked is not None and any(est_in >= i and est_out >= o for i, o in blocked):

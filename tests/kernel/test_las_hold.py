@@ -81,3 +81,22 @@ def test_agents_past_the_first_level_are_not_waited_for() -> None:
     s.finish(a1, Status.DONE)
     assert b1.status is Status.RUNNING
     assert math.isinf(s.cores["c"].holds.get("a", math.inf))
+
+
+def test_a_call_blocked_by_someone_elses_hold_does_not_block_the_holder() -> None:
+    s, clock, _ = setup(hold=0.05)
+    c1 = call("c", clock)
+    a1 = call("a", clock)
+    s.submit(c1, Waiter)  # c arrived first: las puts it ahead of a
+    s.submit(a1, Waiter)
+    s.finish(c1, Status.DONE)  # the slot is kept for c's next call for 50 ms...
+    clock.advance(0.05)
+    s.poke()  # ...which does not come: a's call takes it
+    assert a1.status is Status.RUNNING
+    s.finish(a1, Status.DONE)  # the slot is now kept for a
+    c2, a2 = call("c", clock), call("a", clock)
+    s.submit(c2, Waiter)  # c is first in las order but must wait for a's hold
+    assert c2.status is Status.QUEUED
+    s.submit(a2, Waiter)  # a, behind c in order, uses the slot kept for it
+    assert a2.status is Status.RUNNING
+    assert s.admissible_now() == []

@@ -137,7 +137,7 @@ class Policy:
     @staticmethod
     def _call(tool: ToolSpec, prompt: str) -> ToolCall:
         schema = tool.parameters or {"type": "object", "properties": {}}
-        args = fill(schema, prompt)
+        args = fill(schema, prompt, tool.description)
         return ToolCall(tool.name, args if isinstance(args, dict) else {"input": args})
 
     @staticmethod

@@ -112,15 +112,38 @@ class PromptValues:
         return value
 
 
-def fill(schema: dict[str, Any], prompt: str) -> Any:
-    """A value valid against ``schema`` (best effort for exotic keywords)."""
-    return _Filler(schema, PromptValues(prompt)).value(schema, "value", 0)
+# "... to one of the following coworkers: Analyst, Editor" names the values an argument takes.
+_CHOICES = re.compile(r"following ([a-z_]+?)s?:\s*([^\n]+)")
+
+
+def choices_in(description: str) -> dict[str, list[str]]:
+    """Argument name -> allowed values, from a tool description that lists them."""
+    found: dict[str, list[str]] = {}
+    for match in _CHOICES.finditer(description):
+        options = [o.strip().strip(".") for o in match.group(2).split(",")]
+        options = [o for o in options if o]
+        if options:
+            found[match.group(1)] = options
+    return found
+
+
+def fill(schema: dict[str, Any], prompt: str, description: str = "") -> Any:
+    """A value valid against ``schema`` (best effort for exotic keywords).
+
+    ``description`` is the tool's: a string argument whose allowed values it lists gets the
+    first of them, as a model reading the description would pick one.
+    """
+    filler = _Filler(schema, PromptValues(prompt), choices_in(description))
+    return filler.value(schema, "value", 0)
 
 
 class _Filler:
-    def __init__(self, root: dict[str, Any], values: PromptValues) -> None:
+    def __init__(
+        self, root: dict[str, Any], values: PromptValues, choices: dict[str, list[str]] | None = None
+    ) -> None:
         self.root = root
         self.values = values
+        self.choices = choices or {}
 
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         ref = schema.get("$ref")
@@ -199,7 +222,8 @@ class _Filler:
             return "https://example.com/"
         if fmt == "uuid":
             return "00000000-0000-4000-8000-000000000000"
-        text = self.values.word(name)
+        listed = self.choices.get(name)
+        text = listed[0] if listed else self.values.word(name)
         min_len = int(schema.get("minLength", 0))
         if len(text) < min_len:
             text = text + "x" * (min_len - len(text))

@@ -161,7 +161,9 @@ def test_hierarchical_crew_runs_with_manager_identity(kernel: Any, crewai_env: S
     out = crew.kickoff()
     assert out.raw
     llm = _records(kernel, "llm")
-    assert "Crew Manager" in {r["agent"] for r in llm}
+    # The manager delegates to a coworker (the sim picks the first one its tool lists), whose
+    # calls are its own.
+    assert {"Crew Manager", "Analyst"} <= {r["agent"] for r in llm}
     assert {r["group"] for r in llm} == {"hier"}
     # Delegation hands work to another agent; it is not a tool syscall of its own.
     assert not [r for r in _records(kernel, "tool") if "coworker" in r["tool"].lower()]

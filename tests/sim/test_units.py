@@ -72,3 +72,19 @@ def test_fill_handles_refs_any_of_const_and_formats() -> None:
 )
 def test_openai_reset_durations(seconds: float, text: str) -> None:
     assert go_duration(seconds) == text
+
+
+def test_fill_picks_an_argument_value_the_tool_description_lists() -> None:
+    # crewai's delegation tool names its coworkers only in the description.
+    description = (
+        "Delegate a specific task to one of the following coworkers: Analyst, Editor\n"
+        "The input to this tool should be the coworker, the task you want them to do."
+    )
+    schema = {
+        "type": "object",
+        "properties": {"task": {"type": "string"}, "coworker": {"type": "string"}},
+        "required": ["task", "coworker"],
+    }
+    args = fill(schema, "Write a short report about Paris", description)
+    assert args["coworker"] == "Analyst"
+    assert fill(schema, "Write a short report about Paris")["coworker"] not in ("Analyst", "Editor")

@@ -196,7 +196,8 @@ class AgentQueues(Policy):
         return self._count
 
     def ordered_keys(self) -> Iterator[str]:
-        raise NotImplementedError
+        """Agents with queued work, the one to serve first first (or override ``ordered``)."""
+        raise NotImplementedError(f"{type(self).__name__} must define ordered_keys() or ordered()")
 
     def ordered(self) -> Iterator[Syscall]:
         for k in self.ordered_keys():

@@ -56,12 +56,8 @@ class FairPolicy(AgentQueues):
         charge = correction + sc.output_tokens * o.output_token_weight
         self.counters[k] = self.counters.get(k, 0.0) + charge / self._weight(k)
 
-    def ordered(self) -> Iterator[Syscall]:
-        keys = lazy_sorted(self.queues, key=lambda k: (self.counters[k], self._arrival[k]))
-        for k in keys:
-            q = self.queues.get(k)
-            if q is not None:
-                yield from q
+    def ordered_keys(self) -> Iterator[str]:
+        return lazy_sorted(self.queues, key=lambda k: (self.counters[k], self._arrival[k]))
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "counters": dict(self.counters)}

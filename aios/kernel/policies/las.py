@@ -51,11 +51,8 @@ class LasPolicy(AgentQueues):
             k = self.key_of(sc)
             self.attained[k] = self.attained.get(k, 0.0) + max(0.0, now - start)
 
-    def ordered(self) -> Iterator[Syscall]:
-        for k in lazy_sorted(self.queues, key=lambda k: (self.level(k), self._arrival[k])):
-            q = self.queues.get(k)
-            if q is not None:
-                yield from q
+    def ordered_keys(self) -> Iterator[str]:
+        return lazy_sorted(self.queues, key=lambda k: (self.level(k), self._arrival[k]))
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "attained_s": dict(self.attained)}

@@ -69,5 +69,14 @@ def llm_records(k: Kernel) -> list[dict[str, Any]]:
     return [r for r in k.report()["syscalls"] if r["kind"] == "llm"]
 
 
+def assert_usage_matches_sim(k: Kernel, sim: SimServer) -> None:
+    """Every request the sim saw is one LLM syscall, and the tokens the kernel recorded are the sim's."""
+    recs = llm_records(k)
+    stats = sim.stats()
+    assert len(recs) == stats["requests"]
+    assert sum(r["input_tokens"] for r in recs) == stats["input_tokens"] > 0
+    assert sum(r["output_tokens"] for r in recs) == stats["output_tokens"] > 0
+
+
 def core_in_use(k: Kernel) -> int:
     return sum(c["in_use"] for name, c in k.stats()["cores"].items() if not name.startswith("tool:"))

@@ -19,7 +19,7 @@ import aios  # noqa: E402
 from aios.adapters.plugins import plugins  # noqa: E402
 from aios.kernel import Kernel  # noqa: E402
 from aios.sim.process import SimServer  # noqa: E402
-from tests.adapters.conftest import core_in_use, llm_records  # noqa: E402
+from tests.adapters.conftest import assert_usage_matches_sim, core_in_use, llm_records  # noqa: E402
 
 MODEL = "claude-haiku-4-5"
 MESSAGES = [{"role": "user", "content": "Say something short."}]
@@ -49,14 +49,6 @@ def client(sim: SimServer) -> Iterator[Any]:
 @pytest.fixture
 def aclient(sim: SimServer) -> Any:
     return anthropic.AsyncAnthropic(base_url=sim.anthropic_base_url, api_key="sim-key")
-
-
-def assert_usage_matches_sim(k: Kernel, sim: SimServer) -> None:
-    recs = llm_records(k)
-    stats = sim.stats()
-    assert len(recs) == stats["requests"]
-    assert sum(r["input_tokens"] for r in recs) == stats["input_tokens"] > 0
-    assert sum(r["output_tokens"] for r in recs) == stats["output_tokens"] > 0
 
 
 def test_create_sync(patched: Kernel, sim: SimServer, client: Any) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from aios.adapters._sdk_usage import retry_after_seconds
 from aios.kernel import Failure, Usage, estimate_tokens
 from aios.kernel.kernel import Kernel
 from aios.kernel.lease import Lease
@@ -29,12 +30,7 @@ class SimHTTPError(Exception):
 def classify(exc: BaseException) -> Failure:
     if not isinstance(exc, SimHTTPError):
         return Failure(False)
-    h = {k.lower(): v for k, v in exc.headers.items()}
-    retry_after = None
-    if "retry-after-ms" in h:
-        retry_after = float(h["retry-after-ms"]) / 1000
-    elif "retry-after" in h:
-        retry_after = float(h["retry-after"])
+    retry_after = retry_after_seconds({k.lower(): v for k, v in exc.headers.items()})
     code = ((exc.body.get("error") or {}).get("code")) or ""
     if exc.status == 429 and code != "insufficient_quota":
         return Failure(True, "rate_limit", 429, retry_after, pause_core=True, headers=exc.headers)

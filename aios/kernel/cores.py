@@ -189,6 +189,8 @@ class Core:
         self.in_use += 1
         self.admitted += 1
         self.holds.pop(sc.agent, None)
+        if not self.buckets:
+            return  # nothing to charge: ``start`` has nothing to do either
         charges = {name: _charge(name, sc) for name in self.buckets}
         for name, amount in charges.items():
             self.pending[name] = self.pending.get(name, 0.0) + amount

@@ -91,6 +91,8 @@ class Scheduler:
 
     def started(self, sc: Syscall) -> None:
         """The caller of an admitted ``sc`` is sending it now: charge its core's rate buckets."""
+        if "pending_charges" not in sc.extra:
+            return  # no rate buckets on its core (set under the lock before the caller woke)
         with self._lock:
             core = sc.core
             if sc.status is not Status.RUNNING or core is None:

@@ -153,7 +153,7 @@ def run_scenario(
     }
 
 
-def _best(runs: list[dict[str, Any]], mode: str, key: str) -> float | None:
+def _median(runs: list[dict[str, Any]], mode: str, key: str) -> float | None:
     values = [r[key] for r in runs if r["mode"] == mode and r.get(key) is not None]
     return sorted(values)[len(values) // 2] if values else None
 
@@ -164,27 +164,29 @@ def ratios(runs: list[dict[str, Any]]) -> dict[str, float | None]:
     for base in ("default", "tuned"):
         if not any(r["mode"] == base for r in runs):
             continue
-        out[f"makespan_vs_{base}"] = ratio(_best(runs, "aios", "makespan_s"), _best(runs, base, "makespan_s"))
+        out[f"makespan_vs_{base}"] = ratio(
+            _median(runs, "aios", "makespan_s"), _median(runs, base, "makespan_s")
+        )
         out[f"mean_completion_vs_{base}"] = ratio(
-            _best(runs, "aios", "mean_completion_s"), _best(runs, base, "mean_completion_s")
+            _median(runs, "aios", "mean_completion_s"), _median(runs, base, "mean_completion_s")
         )
         out[f"p99_completion_vs_{base}"] = ratio(
-            _best(runs, "aios", "p99_completion_s"), _best(runs, base, "p99_completion_s")
+            _median(runs, "aios", "p99_completion_s"), _median(runs, base, "p99_completion_s")
         )
         out[f"throughput_vs_{base}"] = ratio(
-            _best(runs, "aios", "output_tokens_per_s"), _best(runs, base, "output_tokens_per_s")
+            _median(runs, "aios", "output_tokens_per_s"), _median(runs, base, "output_tokens_per_s")
         )
         # A lower bound when the baseline never got every agent through (see all_done_complete).
         out[f"all_done_speedup_{base}"] = ratio(
-            _best(runs, base, "all_done_s"), _best(runs, "aios", "all_done_s")
+            _median(runs, base, "all_done_s"), _median(runs, "aios", "all_done_s")
         )
-    out["makespan_vs_quota_minimum"] = _best(runs, "aios", "makespan_vs_quota_minimum")
+    out["makespan_vs_quota_minimum"] = _median(runs, "aios", "makespan_vs_quota_minimum")
     return out
 
 
 def per_call(runs: list[dict[str, Any]], calls: int) -> dict[str, float | None]:
     """Added milliseconds per call: the makespan difference spread over the sequential calls."""
-    plain, through = _best(runs, "default", "makespan_s"), _best(runs, "aios", "makespan_s")
+    plain, through = _median(runs, "default", "makespan_s"), _median(runs, "aios", "makespan_s")
     if plain is None or through is None:
         return {}
     return {

@@ -13,10 +13,10 @@ from typing import Any, Protocol, TypeVar
 from aios.config import KernelConfig
 from aios.errors import AccessDenied, AdmissionError, KernelShutdown, SyscallCancelled, ToolTimeout
 from aios.kernel.accounting import Accounting
+from aios.kernel.budgets import Metering, TokenBudgets
 from aios.kernel.clock import Clock, MonotonicClock
 from aios.kernel.context import AgentIdentity, current_agent, process_agent_name, syscall_scope
 from aios.kernel.failures import Failure, Usage, backoff_delay, classify_generic
-from aios.kernel.budgets import Metering, TokenBudgets
 from aios.kernel.lease import Lease
 from aios.kernel.policies import PolicyOptions, make_policy
 from aios.kernel.routing import Router

@@ -122,6 +122,15 @@ class KernelConfig(_Strict):
     #: Adapters to leave unpatched (also ``AIOS_DISABLE_ADAPTERS=a,b``).
     disable_adapters: list[str] = Field(default_factory=list)
     mode: Literal["gate"] = "gate"
+    #: Share admission state (slots, rate buckets, cool-downs, budgets, waiting order) with every
+    #: process using the same Redis/Valkey URL and prefix (``redis://``, ``rediss://``, ``unix://``).
+    redis_url: str | None = None
+    redis_prefix: str = Field(default="aios", min_length=1)
+    #: When the shared state becomes unreachable mid-run: fall back to per-process limits
+    #: (``local``, with one warning) or fail the calls that need it (``fail``).
+    redis_unavailable: Literal["local", "fail"] = "local"
+    #: Seconds a crashed process keeps its slots and reservations (renewed every third of it).
+    lease_ttl_s: float = Field(default=6.0, gt=0.5, le=60)
 
     @model_validator(mode="after")
     def _cross_check(self) -> KernelConfig:

@@ -656,7 +656,6 @@ def test_a_rejection_with_rate_headers_keeps_its_request_charge(make_kernel: Mak
         routes=[{"match": "*", "core": "p"}],
     )
     sc = llm(k)
-    core = core_of(k, sc)
     attempts: list[float] = []
 
     def classify(exc: BaseException) -> Failure:

@@ -159,7 +159,7 @@ def test_a_token_budget_is_one_budget_across_kernels(shared: dict[str, Any], ker
                 outcome=lambda r: (Usage(*r), None),
             )
             outcomes.append("done")
-        except Exception as exc:  # noqa: BLE001 - counted below
+        except Exception as exc:
             outcomes.append(type(exc).__name__)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(40)]

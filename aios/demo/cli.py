@@ -114,6 +114,13 @@ def demo(
     if kernel_only:
         asyncio.run(_run(agents, policy, rpm * 60, tpm, slots, console))
         return
-    from aios.demo.frameworks import run_demo
+    from aios.demo.frameworks import installed_frameworks, run_demo
 
+    if not installed_frameworks():
+        typer.echo(
+            "aios demo: error: no agent framework is installed; install them with "
+            "pip install 'aios-kernel[all]', or run `aios demo --kernel` for the framework-free demo",
+            err=True,
+        )
+        raise typer.Exit(1)
     run_demo(agents=agents, rpm=rpm, policy=policy, out=out, console=console)

@@ -8,7 +8,7 @@ import fnmatch
 import random
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from aios.config import KernelConfig
 from aios.errors import AccessDenied, BudgetExceeded, KernelShutdown, SyscallCancelled, ToolTimeout
@@ -28,15 +28,8 @@ Classifier = Callable[[BaseException], Failure]
 Outcome = Callable[[Any], tuple[Usage | None, Mapping[str, str] | None]]
 
 
-class Observer(Protocol):
-    """Sees every syscall. Any method may be left out. ``on_submit`` may raise to refuse a call."""
-
-    def on_submit(self, syscall: Syscall) -> None: ...
-    def on_finish(self, syscall: Syscall) -> None: ...
-
-
 class Kernel:
-    """One per process (see ``aios.kernel()``); usable from any thread and any event loop."""
+    """One per process (see ``aios.get_kernel()``); usable from any thread and any event loop."""
 
     def __init__(self, config: KernelConfig | None = None, *, clock: Clock | None = None) -> None:
         self.config = config or KernelConfig()

@@ -63,8 +63,21 @@ def test_traceback_is_printed_like_plain_python() -> None:
     assert under.stderr == plain.stderr
 
 
+def _default_sigint() -> None:
+    # A child inherits an ignored SIGINT (any background job of a non-interactive shell starts
+    # so), and Python then installs no KeyboardInterrupt handler: give it a terminal's default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline() == "ready\n"
     time.sleep(0.2)
@@ -77,8 +90,13 @@ def _interrupt(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProce
 def test_ctrl_c_behaves_as_without_aios(tmp_path: Path) -> None:
     prog = str(PROGRAMS / "wait_for_sigint.py")
     report = tmp_path / "r.json"
-    plain = _interrupt([sys.executable, prog], program_env(None))
-    under = _interrupt(aios_command([prog], report), program_env(None))
+    # Started as a background job is: with SIGINT ignored, which the children must not inherit.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        plain = _interrupt([sys.executable, prog], program_env(None))
+        under = _interrupt(aios_command([prog], report), program_env(None))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     # Python re-raises SIGINT on an unhandled KeyboardInterrupt: the shell shows 130.
     assert plain.returncode == under.returncode == -signal.SIGINT
     assert under.stderr.rstrip().endswith("KeyboardInterrupt")

@@ -101,6 +101,10 @@ class AgentConfig(_Strict):
 
 class RetryConfig(_Strict):
     max_retries: int = Field(default=6, ge=0, le=100)
+    #: Retries after a connection failure or a timeout, at most (the SDKs' own default is 2): an
+    #: endpoint that is down fails the program about as fast as without aios. Rate limits and
+    #: overload, which the provider says when to retry, keep ``max_retries``.
+    max_network_retries: int = Field(default=2, ge=0, le=100)
     base_delay: float = Field(default=0.5, ge=0)
     max_delay: float = Field(default=8.0, gt=0)
 

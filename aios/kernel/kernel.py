@@ -24,6 +24,8 @@ from aios.kernel.syscall import Kind, Status, Syscall
 from aios.kernel.waiters import LoopWaiter, ThreadWaiter
 
 T = TypeVar("T")
+#: Failures of the way to the provider rather than answers from it (see ``retry.max_network_retries``).
+_NETWORK_REASONS = frozenset({"connection", "timeout"})
 Classifier = Callable[[BaseException], Failure]
 Outcome = Callable[[Any], tuple[Usage | None, Mapping[str, str] | None]]
 
@@ -264,7 +266,10 @@ class Kernel:
             lease.observe(headers=failure.headers)
             sc.extra["provider_synced"] = True
         retry = self.config.retry
-        if failure.retryable and sc.retries < retry.max_retries and not self.scheduler.closed:
+        limit, key = retry.max_retries, "retry.max_retries"
+        if failure.reason in _NETWORK_REASONS and retry.max_network_retries < limit:
+            limit, key = retry.max_network_retries, "retry.max_network_retries"
+        if failure.retryable and sc.retries < limit and not self.scheduler.closed:
             if failure.retry_after is not None:
                 delay = failure.retry_after
             else:
@@ -281,7 +286,7 @@ class Kernel:
                 "exhausted; raise the limit with the provider, or route this model to another core."
             )
         elif failure.retryable:
-            exc.add_note(f"aios: gave up after {sc.retries} retries (`retry.max_retries`).")
+            exc.add_note(f"aios: gave up after {sc.retries} retries (`{key}`).")
         lease.fail(exc)
         return False
 

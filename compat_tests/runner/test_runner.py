@@ -236,3 +236,14 @@ def test_frameworks_option_patches_only_those() -> None:
     run = run_program(None, argv, aios=True, aios_args=["--frameworks", "openai"])
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["requested"] == ["openai"]
+
+
+def test_a_dead_provider_is_retried_no_more_than_the_sdk_would() -> None:
+    # The SDK retries a refused connection twice by default; aios used to retry it six times
+    # with backoff, so a program took seconds longer to fail than without aios.
+    run = run_program(None, [str(PROGRAMS / "dead_provider.py")], aios=True)
+    assert run.returncode == 0, run.stderr
+    assert run.report is not None
+    [rec] = run.report["syscalls"]
+    assert (rec["kind"], rec["status"], rec["retries"]) == ("llm", "failed", 2)
+    assert "gave up after 2 retries (`retry.max_network_retries`)" in run.stdout

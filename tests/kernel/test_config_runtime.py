@@ -14,6 +14,10 @@ from aios import runtime
 from aios.config import KernelConfig, load_config
 from aios.errors import ConfigError, KernelError
 from aios.kernel.context import current_agent
+from aios.kernel.failures import Failure, classify_generic
+from aios.kernel.lease import Lease
+
+from .conftest import MakeKernel
 
 
 @pytest.fixture
@@ -318,3 +322,50 @@ def test_error_hierarchy() -> None:
     assert issubclass(aios.KernelShutdown, aios.KernelError)
     assert issubclass(aios.ConfigError, ValueError) and issubclass(aios.ConfigError, aios.AiosError)
     assert issubclass(aios.ToolTimeout, TimeoutError)
+
+
+# -- retries ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("failure", "attempts"),
+    [
+        (ConnectionError("refused"), 3),  # the endpoint is down: as many tries as the SDK makes
+        (TimeoutError("slow"), 3),
+        ("rate_limit", 7),  # the provider answered: the kernel's own retry budget
+    ],
+)
+def test_network_failures_are_retried_like_the_sdks(
+    make_kernel: MakeKernel, failure: BaseException | str, attempts: int
+) -> None:
+    k = make_kernel(retry={"base_delay": 0.001, "max_delay": 0.002})
+    calls = 0
+
+    def perform(lease: Lease) -> None:
+        nonlocal calls
+        calls += 1
+        raise failure if isinstance(failure, BaseException) else RuntimeError("429")
+
+    def classify(exc: BaseException) -> Failure:
+        return Failure(True, "rate_limit", 429) if failure == "rate_limit" else classify_generic(exc)
+
+    sc = k.llm_syscall(api="openai", model="m")
+    with pytest.raises((ConnectionError, TimeoutError, RuntimeError)) as info:
+        k.call(sc, perform, classify=classify)
+    assert calls == attempts and sc.retries == attempts - 1
+    key = "retry.max_retries" if failure == "rate_limit" else "retry.max_network_retries"
+    assert any(key in note for note in info.value.__notes__)
+
+
+def test_max_retries_below_the_network_limit_still_wins(make_kernel: MakeKernel) -> None:
+    k = make_kernel(retry={"max_retries": 1, "base_delay": 0.001})
+    calls = 0
+
+    def perform(lease: Lease) -> None:
+        nonlocal calls
+        calls += 1
+        raise ConnectionError("refused")
+
+    with pytest.raises(ConnectionError):
+        k.call(k.llm_syscall(api="openai", model="m"), perform)
+    assert calls == 2

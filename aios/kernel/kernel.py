@@ -441,6 +441,18 @@ class Kernel:
         out["policy"] = self.policy.name
         return out
 
+    def cancel_running(self, reason: str) -> int:
+        """End every running syscall as cancelled with ``reason``; how many there were.
+
+        For a process that is exiting: those calls reached the provider, and their callers will
+        never report back, so the report would otherwise miss them.
+        """
+        with self.scheduler.lock:
+            running = list(self.scheduler.running)
+        for sc in running:
+            self._finish(sc, Status.CANCELLED, error=reason)
+        return len(running)
+
     # -- lifetime -----------------------------------------------------------------------------------
     @property
     def running(self) -> bool:

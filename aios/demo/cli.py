@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -21,7 +22,7 @@ DEFAULT_OUT = Path("aios-demo")
 
 def _live_table(states: list[AgentState], kernel: Kernel, started: float) -> Table:
     snap = kernel.stats()
-    core = next(iter(c for name, c in snap["cores"].items() if name == "sim"), {})
+    core: dict[str, Any] = next(iter(c for name, c in snap["cores"].items() if name == "sim"), {})
     title = (
         f"aios demo — {time.monotonic() - started:5.1f}s — queued {snap['queued']}, "
         f"running {snap['running']}, slots {core.get('in_use', 0)}/{core.get('max_concurrency')}"

@@ -26,7 +26,12 @@ def start(spool: Path, report: Path | None, policy: str) -> int | None:
         return None
     root = os.getpid()  # the program's pid too: exec keeps it
     read_end, write_end = os.pipe()
-    child = os.fork()
+    try:
+        child = os.fork()
+    except OSError:  # no process to spare: the program still runs, as before the watcher
+        os.close(read_end)
+        os.close(write_end)
+        return None
     if child == 0:
         try:
             os.close(write_end)

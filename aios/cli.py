@@ -30,11 +30,11 @@ def show_config(
     ),
 ) -> None:
     """Print the effective configuration as JSON (file + AIOS_* environment + defaults)."""
-    from aios.config import load_config
     from aios.errors import ConfigError
+    from aios.runtime import checked_config
 
     try:
-        cfg = load_config(config)
+        cfg = checked_config(config)
     except ConfigError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from aios.config import PRIORITY_LIMIT
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -54,6 +56,12 @@ class agent:
             raise ValueError(f"an agent needs a non-empty name, got {name!r}")
         if priority is not None and not isinstance(priority, int):
             raise TypeError(f"agent priority must be an int, got {priority!r}")
+        if priority is not None and abs(priority) > PRIORITY_LIMIT:
+            # Never format a huge int in full: str() of one beyond 4300 digits raises.
+            sign = "-" if priority < 0 else ""
+            digits = int(priority.bit_length() * 0.30103)
+            shown = repr(priority) if digits < 18 else f"about {sign}10**{digits}"
+            raise ValueError(f"agent priority must be from -10**9 to 10**9 (aios.agent), got {shown}")
         self.identity = AgentIdentity(name.strip(), priority, group)
         self._tokens: list[contextvars.Token[AgentIdentity | None]] = []
 

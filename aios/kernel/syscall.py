@@ -16,8 +16,6 @@ if TYPE_CHECKING:
 class Kind(StrEnum):
     LLM = "llm"
     TOOL = "tool"
-    MEMORY = "memory"
-    STORAGE = "storage"
 
 
 class Status(StrEnum):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from aios.runner import env, watcher
 from aios.runner.launch import RunOptions, command, exec_program, program_env
 
 
@@ -15,8 +16,9 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _check(opts: RunOptions) -> None:
-    """Reject bad options here, with exit code 2, rather than inside the program."""
+def _check(opts: RunOptions) -> str:
+    """Reject bad options here, with exit code 2, rather than inside the program; return the
+    policy the program's kernel will use."""
     import aios
     from aios.adapters.plugins import plugins
     from aios.config import load_config
@@ -38,6 +40,7 @@ def _check(opts: RunOptions) -> None:
         make_policy(cfg.policy)
     except ConfigError as e:
         raise _fail(str(e)) from None
+    return cfg.policy
 
 
 def run(
@@ -68,8 +71,13 @@ def run(
         script = None
     names = tuple(n.strip() for n in (frameworks or "").split(",") if n.strip())
     opts = RunOptions(policy, max_concurrency, report, config, names, quiet)
-    _check(opts)
-    exec_program(command(script, module, args), program_env(opts))
+    policy_name = _check(opts)
+    environ = program_env(opts)
+    spool = Path(environ[env.SPOOL])
+    watch_fd = watcher.start(spool, opts.report.resolve() if opts.report else None, policy_name)
+    if watch_fd is not None:
+        environ[env.WATCH_FD] = str(watch_fd)
+    exec_program(command(script, module, args), environ)
 
 
 def plugins_command(

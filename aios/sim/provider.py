@@ -59,7 +59,8 @@ class SimProvider:
         self._routes()
 
     def _apply(self, config: SimConfig) -> None:
-        script = Script.load(config.script) if config.mode == "scripted" else None
+        # The config refuses mode "scripted" without a script.
+        script = Script.load(config.script) if config.mode == "scripted" and config.script else None
         self.config = config
         self._script = script
         self.policy = Policy(config, script)

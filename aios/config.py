@@ -122,6 +122,9 @@ class KernelConfig(_Strict):
     #: Adapters to leave unpatched (also ``AIOS_DISABLE_ADAPTERS=a,b``).
     disable_adapters: list[str] = Field(default_factory=list)
     mode: Literal["gate"] = "gate"
+    #: Record every call but never delay, retry or refuse one (``AIOS_OBSERVE=1``): how
+    #: ``aios bench`` measures a program "without aios" the same way it measures it with.
+    observe: bool = False
 
     @model_validator(mode="after")
     def _cross_check(self) -> KernelConfig:
@@ -177,7 +180,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     }
     out: dict[str, Any] = {}
     for key, raw in environ.items():
-        if not key.startswith("AIOS_") or key in skip or key.startswith("AIOS_RUN_"):
+        if not key.startswith("AIOS_") or key in skip or key.startswith(("AIOS_RUN_", "AIOS_BENCH_")):
             continue
         path = key[5:].lower().split("__")
         try:

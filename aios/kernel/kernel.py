@@ -52,7 +52,11 @@ class Kernel:
         self.accounting = Accounting(keep_syscalls=self.config.keep_syscalls)
         self.router = Router(self.config)
         self.scheduler = Scheduler(
-            self.policy, self.clock, on_final=self.accounting.record, arm_timer=self._arm_timer
+            self.policy,
+            self.clock,
+            on_final=self.accounting.record,
+            arm_timer=self._arm_timer,
+            immediate=self.config.observe,
         )
         for spec in self.router.specs.values():
             self.scheduler.add_core(spec)
@@ -191,7 +195,8 @@ class Kernel:
         if sc.seq:
             return
         try:
-            self._check_access(sc)
+            if not self.config.observe:  # observe mode refuses nothing
+                self._check_access(sc)
             for obs in self.observers:
                 hook = getattr(obs, "on_submit", None)
                 if hook is not None:
@@ -271,7 +276,9 @@ class Kernel:
             lease.observe(headers=failure.headers)
             sc.extra["provider_synced"] = True
         retry = self.config.retry
-        if failure.retryable and sc.retries < retry.max_retries and not self.scheduler.closed:
+        # Observe mode never retries: the caller's own retries (the SDK's) stay on instead.
+        retryable = failure.retryable and not self.config.observe
+        if retryable and sc.retries < retry.max_retries and not self.scheduler.closed:
             if failure.retry_after is not None:
                 delay = failure.retry_after
             else:
@@ -282,7 +289,9 @@ class Kernel:
             self.scheduler.retry_later(sc, delay=delay, pause_core_until=pause)
             sc.avoid_core = sc.core_name
             return True
-        if failure.reason == "quota":
+        if self.config.observe:
+            pass  # the program sees its error exactly as it would without aios
+        elif failure.reason == "quota":
             exc.add_note(
                 "aios: not retried: the provider reports the account's quota or spend limit is "
                 "exhausted; raise the limit with the provider, or route this model to another core."

@@ -37,8 +37,11 @@ class Scheduler:
         *,
         on_final: FinalHook | None = None,
         arm_timer: Callable[[float], None] | None = None,
+        immediate: bool = False,
     ) -> None:
         self.policy = policy
+        #: Observe mode: every submitted syscall runs at once, whatever its core's state.
+        self.immediate = immediate
         self.clock = clock
         self.cores: dict[str, Core] = {}
         self.running: set[Syscall] = set()
@@ -81,6 +84,10 @@ class Scheduler:
                 sc.seq = next(self._seq)
             sc.status = Status.QUEUED
             sc.queued_at = now
+            if self.immediate:
+                self._admit(sc, self.cores[sc.candidates[0]], now)
+                self.policy.on_dispatch(sc, now)
+                return None
             self.policy.push(sc)
             woken = self._dispatch(now)
             waiter = None

@@ -283,6 +283,7 @@ class Bench:
         self.progress = progress
         self.provider = Provider(plan.sim)
         self.live = {m.key: Live(m.key, m.label, plan.copies) for m in plan.modes}
+        self.extra_env: dict[str, dict[str, str]] = {}
 
     # -- the whole run ----------------------------------------------------------------------------
     def run(self) -> list[Batch]:
@@ -314,7 +315,18 @@ class Bench:
                 out[mode.key] = _write_config(folder / f"{mode.key}.toml", data)
             else:
                 out[mode.key] = mode.config
+                if mode.kind == "aios" and mode.config is not None and self.provider.sim is not None:
+                    self._add_sim_core(mode)
         return out
+
+    def _add_sim_core(self, mode: Mode) -> None:
+        """A user's config that names no core gets the sim's (its port is only known now)."""
+        from aios.config import load_config
+
+        assert self.plan.sim is not None and mode.config is not None
+        if not load_config(mode.config, environ={}).cores:
+            core = self.plan.sim.core(self.provider.sim.openai_base_url, self.plan.copies)
+            self.extra_env[mode.key] = {"AIOS_CORES": json.dumps([core])}
 
     def _mode_round(self, mode: Mode, rnd: int, config: Path | None) -> list[Batch]:
         live = self.live[mode.key]
@@ -334,7 +346,9 @@ class Bench:
     def _env(
         self, mode: Mode, config: Path | None, copy: int, probe_dir: Path, report: Path
     ) -> dict[str, str]:
-        base = {**os.environ, **TELEMETRY_OFF, **self.provider.env()}
+        # With the sim, frameworks stay offline; with a real provider the program's own settings stand.
+        offline = TELEMETRY_OFF if self.provider.spec is not None else {}
+        base = {**os.environ, **offline, **self.provider.env()}
         if mode.kind == "plain":
             env = dict(base)
             for key in [k for k in env if k.startswith("AIOS_")]:
@@ -346,6 +360,7 @@ class Bench:
                 env["AIOS_OBSERVE"] = "1"
             else:
                 env.pop("AIOS_OBSERVE", None)
+        env.update(self.extra_env.get(mode.key, {}))
         old = env.get("PYTHONPATH")
         env["PYTHONPATH"] = os.pathsep.join([str(probe.BOOT_DIR), *([old] if old else [])])
         env[probe.DIR_ENV] = str(probe_dir)

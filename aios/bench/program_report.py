@@ -290,7 +290,8 @@ def markdown(result: Mapping[str, Any]) -> str:
     over = result["observe_overhead"]
     lines += [
         "",
-        f"Observe mode: aios start-up {_cell(over['startup_s_per_process'], '{:.3f}')} s per process"
+        f"Observe mode: aios start-up {_cell(over['startup_s_per_process'], '{:.3f}')} s per process "
+        "(importing aios and patching the installed frameworks, which imports them)"
         + (
             f", mean completion {over['mean_completion_vs_plain']:.3f}x that of the plain program."
             if over["mean_completion_vs_plain"] is not None

@@ -3,6 +3,7 @@ arguments, and the confirmation before spending with ``--provider env``."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .conftest import PROGRAMS, assert_agrees_with_sim, bench_env, run_bench
 
@@ -39,12 +41,25 @@ def test_observe_mode_changes_no_outcome_and_adds_no_request(out: Path, tmp_path
     assert result["observe_overhead"]["requests_vs_plain"] == 1.0
 
 
-def test_observe_mode_with_a_healthy_provider(out: Path) -> None:
+def test_observe_mode_with_a_healthy_provider(out: Path, tmp_path: Path) -> None:
+    fair = tmp_path / "fair.toml"
+    fair.write_text('policy = "fair"\n')
     result = run_bench(
-        ["--copies", "3", "--profile", "instant", "--plain", str(PROGRAMS / "sdk_calls.py")], out
+        [
+            *("--copies", "3", "--profile", "instant", "--plain", "--mode", f"fair={fair}"),
+            str(PROGRAMS / "sdk_calls.py"),
+        ],
+        out,
     )
     assert_agrees_with_sim(result)
     runs = {r["mode"]: r for r in result["runs"]}
+    assert list(runs) == ["without", "with", "fair", "plain"]
+    assert runs["fair"]["label"] == "fair" and "fair_vs_without" in result["ratios"]
+    assert {r["policy"] for r in _reports(out, "fair")} == {"fair"}
+    assert {r["policy"] for r in _reports(out, "with")} == {"fifo"}
+    # A config that names no core gets the sim's, as the default with-aios config does.
+    assert {tuple(r["cores"]) for r in _reports(out, "fair")} == {("sim",)}
+    assert {tuple(r["cores"]) for r in _reports(out, "with")} == {("sim",)}
     for run in runs.values():
         assert run["succeeded"] == 3 and run["requests"] == 6 and run["all_done_s"] == run["makespan_s"]
     assert runs["without"]["llm_calls"] == runs["with"]["llm_calls"] == 6
@@ -59,6 +74,11 @@ def test_observe_mode_with_a_healthy_provider(out: Path) -> None:
     assert (out / "successes-over-time.png").stat().st_size > 0 and (out / "completion-cdf.png").exists()
     md = (out / "results.md").read_text()
     assert "| without aios | 1 | 100 |" in md and "| with aios | 1 | 100 |" in md
+
+
+def _reports(out: Path, mode: str) -> list[dict[str, Any]]:
+    folder = out / "runs" / f"{mode}-round1-attempt0"
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("copy*/report.json"))]
 
 
 def test_a_program_failing_on_its_own_is_not_blamed_on_the_provider(out: Path) -> None:

@@ -109,7 +109,7 @@ def summarize(batches: list[Batch], labels: Mapping[str, str]) -> dict[str, Any]
         "input_tokens": ins,
         "output_tokens": outs,
         "tokens": None if ins is None or outs is None else ins + outs,
-        "cost_usd": cost_usd(tokens_by_model),
+        "cost_usd": None if ins is None else cost_usd(tokens_by_model),
         "aios_boot_s_mean": mean(boots) if boots else None,
         "sim": main.to_dict()["sim"],
         "batches": [b.to_dict() for b in batches],

@@ -23,13 +23,15 @@ def bench_env() -> dict[str, str]:
     return env
 
 
-def run_bench(args: list[str], out: Path, timeout: float = 600) -> dict[str, Any]:
+def run_bench(
+    args: list[str], out: Path, timeout: float = 600, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """``python -m aios bench --out OUT ARGS``; returns results.json (fails with the output)."""
     proc = subprocess.run(
         [sys.executable, "-m", "aios", "bench", "--out", str(out), *args],
         capture_output=True,
         text=True,
-        env=bench_env(),
+        env={**bench_env(), **(env or {})},
         cwd=out.parent,
         stdin=subprocess.DEVNULL,
         timeout=timeout,

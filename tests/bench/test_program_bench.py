@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from aios.sim.process import SimServer
+
 from .conftest import PROGRAMS, assert_agrees_with_sim, bench_env, run_bench
 
 
@@ -104,6 +106,24 @@ def test_copies_get_their_index_and_arguments_in_order(out: Path) -> None:
         for i in range(3):
             printed = (out / "runs" / f"{mode}-round1-attempt0" / f"copy{i}" / "stdout.txt").read_text()
             assert printed.split() == [str(i), "--name", f"x{i}", "-v"]
+
+
+def test_provider_env_with_yes_counts_the_programs_own_provider(out: Path) -> None:
+    # The program's own provider here is a sim the bench does not know about: requests are
+    # counted by their generation endpoint, and every one the provider saw is in results.json.
+    with SimServer("--profile", "instant") as provider:
+        result = run_bench(
+            ["--provider", "env", "--yes", "--copies", "2", str(PROGRAMS / "sdk_calls.py")],
+            out,
+            env=provider.env(),
+        )
+        served = provider.stats()
+    assert result["config"]["provider"] == "env"
+    runs = {r["mode"]: r for r in result["runs"]}
+    assert runs["without"]["sim"] is None
+    assert runs["without"]["requests"] == runs["with"]["requests"] == 4
+    assert runs["without"]["requests"] + runs["with"]["requests"] == served["requests"]
+    assert runs["with"]["succeeded"] == runs["without"]["succeeded"] == 2
 
 
 def _bench(args: list[str], tmp_path: Path, **kw: object) -> subprocess.CompletedProcess[str]:

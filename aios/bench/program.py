@@ -48,6 +48,8 @@ _LLM_ERROR = re.compile(
     r"(RateLimit|APIStatus|APIConnection|APITimeout|InternalServer|ServiceUnavailable|Overloaded|"
     r"APIError|Timeout)\w*"
 )
+#: What looks like an API key is masked in the error lines the results keep.
+_KEY = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_-]{8,}")
 _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\w*)(?::|$)")
 
 
@@ -507,8 +509,7 @@ def _last_error(path: Path) -> str | None:
     except OSError:
         return None
     for line in reversed(lines):
-        match = _ERROR_LINE.match(line.strip())
-        if match:
-            return line.strip()[:300]
+        if _ERROR_LINE.match(line.strip()):
+            return _KEY.sub(r"\1-***", line.strip())[:300]
     tail = [ln.strip() for ln in lines if ln.strip()]
-    return tail[-1][:300] if tail else None
+    return _KEY.sub(r"\1-***", tail[-1])[:300] if tail else None

@@ -47,6 +47,15 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _load_plugin_policies(name: str) -> None:
+    from aios.kernel.policies import policy_names
+
+    if name not in policy_names():
+        from aios.adapters.plugins import plugins
+
+        plugins().adapters  # noqa: B018 - loading the plugins registers their policies
+
+
 def _check_config(path: Path, what: str, policy: str | None = None) -> None:
     from aios.config import load_config
     from aios.errors import ConfigError
@@ -55,7 +64,9 @@ def _check_config(path: Path, what: str, policy: str | None = None) -> None:
     if not path.is_file():
         raise _fail(f"{what}: {str(path)!r} is not a file; give the path of an aios TOML config")
     try:
-        make_policy(load_config(path, overrides={"policy": policy}).policy)
+        name = load_config(path, overrides={"policy": policy}).policy
+        _load_plugin_policies(name)
+        make_policy(name)
     except ConfigError as e:
         raise _fail(f"{what}: {e}") from None
 
@@ -63,13 +74,10 @@ def _check_config(path: Path, what: str, policy: str | None = None) -> None:
 def modes_of(opts: ProgramOptions) -> list[Mode]:
     """The compared modes in the order they run in each round."""
     from aios.errors import ConfigError
-    from aios.kernel.policies import make_policy, policy_names
+    from aios.kernel.policies import make_policy
 
     if opts.policy is not None:
-        if opts.policy not in policy_names():
-            from aios.adapters.plugins import plugins
-
-            plugins().adapters  # noqa: B018 - loading the plugins registers their policies
+        _load_plugin_policies(opts.policy)
         try:
             make_policy(opts.policy)
         except ConfigError as e:

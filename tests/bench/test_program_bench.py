@@ -106,6 +106,12 @@ def test_copies_get_their_index_and_arguments_in_order(out: Path) -> None:
         for i in range(3):
             printed = (out / "runs" / f"{mode}-round1-attempt0" / f"copy{i}" / "stdout.txt").read_text()
             assert printed.split() == [str(i), "--name", f"x{i}", "-v"]
+    # -m MODULE; after `--` every argument is the program's, bench options included.
+    module = ["-m", "tests.bench.programs.show_copy", "--", "{copy}", "--copies"]
+    run_bench(["--copies", "2", "--profile", "instant", *module], out)
+    for i in range(2):
+        printed = (out / "runs" / "with-round1-attempt0" / f"copy{i}" / "stdout.txt").read_text()
+        assert printed.split() == [str(i), str(i), "--copies"]
 
 
 def test_provider_env_with_yes_counts_the_programs_own_provider(out: Path) -> None:
@@ -200,6 +206,7 @@ def test_provider_env_asks_on_a_terminal(tmp_path: Path) -> None:
 
 def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     cases = [
+        ([], "give the program"),
         (["nosuch.py"], "'nosuch.py' is neither a file nor a scenario"),
         (["--mode", "fair", str(PROGRAMS / "show_copy.py")], "expected NAME=CONFIG.toml"),
         (["--mode", "with=x.toml", str(PROGRAMS / "show_copy.py")], "is taken"),

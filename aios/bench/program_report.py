@@ -77,7 +77,8 @@ def summarize(batches: list[Batch], labels: Mapping[str, str]) -> dict[str, Any]
     # A user re-runs the copies that failed on an LLM error until they succeed; the time until
     # every copy has succeeded adds those re-runs. A copy that fails on its own never gets there.
     all_done = main.makespan_s + sum(b.makespan_s for b in batches[1:])
-    still_failed = {c.copy for c in (batches[-1].copies if len(batches) > 1 else main.copies) if not c.ok}
+    latest = {c.copy: c.ok for b in batches for c in b.copies}  # batches in attempt order
+    still_failed = [copy for copy, ok in latest.items() if not ok]
     boots = [c["aios_boot_s"] for c in copies if c["aios_boot_s"] is not None]
     return {
         "mode": main.mode,
@@ -90,6 +91,7 @@ def summarize(batches: list[Batch], labels: Mapping[str, str]) -> dict[str, Any]
         "failed_program": sum(1 for c in failed if c["cause"] == "program"),
         "failed_timeout": sum(1 for c in failed if c["cause"] == "timeout"),
         "errors": sorted({_error_name(c["error"]) for c in failed if c["error"]}),
+        "llm_errors": sorted({_error_name(c["error"]) for c in failed if c["error"] and c["cause"] == "llm"}),
         "success_pct": 100.0 * len(ok) / max(1, len(copies)),
         "mean_completion_s": mean(ok) if ok else None,
         "p50_completion_s": percentile(ok, 50) if ok else None,
@@ -201,7 +203,7 @@ def observe_overhead(runs: list[dict[str, Any]]) -> dict[str, float | None]:
 
 def _totals(runs: list[dict[str, Any]], mode: str) -> dict[str, Any]:
     mine = [r for r in runs if r["mode"] == mode]
-    errors = sorted({e for r in mine for e in r["errors"]})
+    errors = sorted({e for r in mine for e in r["llm_errors"]})
     done = [r["all_done_s"] for r in mine]
     return {
         "copies": sum(r["copies"] for r in mine),

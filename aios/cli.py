@@ -48,7 +48,7 @@ def _register() -> None:
 
     app.command("demo")(demo)
     app.command("sim")(sim)
-    app.command("bench")(bench)
+    app.command("bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(bench)
     from aios.runner.cli import plugins_command, run
 
     app.command(

@@ -141,6 +141,9 @@ class KernelConfig(_Strict):
     redis_unavailable: Literal["local", "fail"] = "local"
     #: Seconds a crashed process keeps its slots and reservations (renewed every third of it).
     lease_ttl_s: float = Field(default=6.0, gt=0.5, le=60)
+    #: Record every call but never delay, retry or refuse one (``AIOS_OBSERVE=1``): how
+    #: ``aios bench`` measures a program "without aios" the same way it measures it with.
+    observe: bool = False
 
     @model_validator(mode="after")
     def _cross_check(self) -> KernelConfig:
@@ -196,7 +199,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     }
     out: dict[str, Any] = {}
     for key, raw in environ.items():
-        if not key.startswith("AIOS_") or key in skip or key.startswith("AIOS_RUN_"):
+        if not key.startswith("AIOS_") or key in skip or key.startswith(("AIOS_RUN_", "AIOS_BENCH_")):
             continue
         path = key[5:].lower().split("__")
         if path[0] not in KernelConfig.model_fields:

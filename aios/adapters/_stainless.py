@@ -149,6 +149,10 @@ class StainlessAdapter(Adapter):
     def _one_attempt(client: Any, options: Any) -> Any:
         """A copy of ``options`` that the SDK will not retry, with a stable idempotency key."""
         opts = copy.copy(options)
+        # Observe mode (``aios bench`` without aios): the kernel does not retry, so the SDK's
+        # own retries stay as the program set them.
+        if kernel().config.observe:
+            return opts
         opts.max_retries = 0
         if getattr(opts, "idempotency_key", None) is None and str(opts.method).lower() != "get":
             make_key = getattr(client, "_idempotency_key", None)

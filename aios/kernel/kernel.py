@@ -80,6 +80,7 @@ class Kernel:
             measure=lambda sc, charge: self.metering.actual(sc, charge),
             ledger=ledger,
             make_core=make_core,
+            immediate=self.config.observe,
         )
         for spec in self.router.specs.values():
             self.scheduler.add_core(spec)
@@ -210,8 +211,9 @@ class Kernel:
         if sc.seq:
             return
         try:
-            self._check_access(sc)
-            sc.charges = self.metering.charges(sc)
+            if not self.config.observe:  # observe mode refuses nothing
+                self._check_access(sc)
+                sc.charges = self.metering.charges(sc)
             for obs in self.observers:
                 hook = getattr(obs, "on_submit", None)
                 if hook is not None:
@@ -309,7 +311,9 @@ class Kernel:
         limit, key = retry.max_retries, "retry.max_retries"
         if failure.reason in _NETWORK_REASONS and retry.max_network_retries < limit:
             limit, key = retry.max_network_retries, "retry.max_network_retries"
-        if failure.retryable and sc.retries < limit and not self.scheduler.closed:
+        # Observe mode never retries: the caller's own retries (the SDK's) stay on instead.
+        retryable = failure.retryable and not self.config.observe
+        if retryable and sc.retries < limit and not self.scheduler.closed:
             if failure.retry_after is not None:
                 delay = failure.retry_after
             else:
@@ -320,7 +324,9 @@ class Kernel:
             self.scheduler.retry_later(sc, delay=delay, pause_core_until=pause)
             sc.avoid_core = sc.core_name
             return True
-        if failure.reason == "quota":
+        if self.config.observe:
+            pass  # the program sees its error exactly as it would without aios
+        elif failure.reason == "quota":
             exc.add_note(
                 "aios: not retried: the provider reports the account's quota or spend limit is "
                 "exhausted; raise the limit with the provider, or route this model to another core."

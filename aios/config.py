@@ -122,6 +122,9 @@ class KernelConfig(_Strict):
     #: Adapters to leave unpatched (also ``AIOS_DISABLE_ADAPTERS=a,b``).
     disable_adapters: list[str] = Field(default_factory=list)
     mode: Literal["gate"] = "gate"
+    #: Export OpenTelemetry GenAI spans and metrics (also ``AIOS_OTEL=1``, ``aios run --otel``);
+    #: needs the ``aios-kernel[otel]`` extra and reads the standard ``OTEL_*`` variables.
+    otel: bool = False
 
     @model_validator(mode="after")
     def _cross_check(self) -> KernelConfig:

@@ -280,6 +280,7 @@ class Kernel:
                 )
             pause = self.clock.now() + delay if failure.pause_core else None
             self.scheduler.retry_later(sc, delay=delay, pause_core_until=pause)
+            sc.extra.setdefault("retry_reasons", []).append(failure.reason)  # tracing reads it
             sc.avoid_core = sc.core_name
             return True
         if failure.reason == "quota":

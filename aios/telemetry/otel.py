@@ -1,0 +1,346 @@
+"""OpenTelemetry GenAI spans and metrics for every syscall, as a kernel observer.
+
+One span per syscall, started in the caller's context when the syscall is submitted (so a
+framework's own span is its parent) and ended exactly once when the kernel ends the syscall
+(for a stream: when its held lease ends). ``aios.agent(...)`` scopes open an ``invoke_agent``
+span around the calls made inside them. Names follow the GenAI semantic conventions; the
+kernel's own facts sit under ``aios.*``. Message contents are never exported: the kernel does
+not hold them.
+
+The program's global tracer and meter providers are used when it set them; otherwise aios
+builds its own from the standard ``OTEL_*`` variables and makes them global, so the program's
+own spans land in the same trace.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aios.errors import ConfigError
+from aios.kernel.context import AgentIdentity, process_agent_name, scope_hooks
+from aios.kernel.syscall import Kind, Status, Syscall
+
+try:
+    from opentelemetry import context as otel_context
+    from opentelemetry import metrics, trace
+    from opentelemetry.trace import SpanKind, StatusCode
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ConfigError(
+        "`otel = true` (or AIOS_OTEL=1 / `aios run --otel`) needs the OpenTelemetry packages; "
+        "install them with: pip install 'aios-kernel[otel]'"
+    ) from exc
+
+SCOPE = "aios"
+_SPAN = "otel_span"
+_DENIED = ("AccessDenied", "BudgetExceeded")
+
+
+@dataclass
+class _Telemetry:
+    """The process's tracer and meter, and the providers aios made itself (flushed at exit)."""
+
+    tracer: trace.Tracer
+    meter: metrics.Meter
+    owned: list[Any] = field(default_factory=list)
+    kernels: weakref.WeakSet[Any] = field(default_factory=weakref.WeakSet)
+
+
+_lock = threading.Lock()
+_state: _Telemetry | None = None
+
+
+def _names(variable: str, default: str) -> list[str]:
+    raw = os.environ.get(variable, default)
+    return [n.strip().lower() for n in raw.split(",") if n.strip()] or [default]
+
+
+def _protocol(signal: str) -> str:
+    default = os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    return os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL", default).strip()
+
+
+def _unknown(variable: str, name: str) -> ConfigError:
+    return ConfigError(
+        f"{variable}={name!r} is not an exporter aios can build; use otlp, console or none"
+    )
+
+
+def _span_exporter(name: str) -> Any:
+    if name == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        return ConsoleSpanExporter()
+    if name != "otlp":
+        raise _unknown("OTEL_TRACES_EXPORTER", name)
+    if _protocol("TRACES") == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Grpc
+
+        return Grpc()
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()
+
+
+def _metric_exporter(name: str) -> Any:
+    if name == "console":
+        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+
+        return ConsoleMetricExporter()
+    if name != "otlp":
+        raise _unknown("OTEL_METRICS_EXPORTER", name)
+    if _protocol("METRICS") == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as Grpc
+
+        return Grpc()
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+    return OTLPMetricExporter()
+
+
+def _resource() -> Any:
+    from opentelemetry.sdk.resources import Resource
+
+    named = os.environ.get("OTEL_SERVICE_NAME") or "service.name=" in os.environ.get(
+        "OTEL_RESOURCE_ATTRIBUTES", ""
+    )
+    return Resource.create({} if named else {"service.name": process_agent_name()})
+
+
+def _tracer_provider(owned: list[Any]) -> Any:
+    current = trace.get_tracer_provider()
+    if not isinstance(current, trace.ProxyTracerProvider):
+        return current  # the program set one: use it, add nothing
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=_resource(), shutdown_on_exit=False)
+    for name in _names("OTEL_TRACES_EXPORTER", "otlp"):
+        if name != "none":
+            provider.add_span_processor(BatchSpanProcessor(_span_exporter(name)))
+    trace.set_tracer_provider(provider)
+    owned.append(provider)
+    return provider
+
+
+def _meter_provider(owned: list[Any]) -> Any:
+    current = metrics.get_meter_provider()
+    # The API's placeholder until a program sets one has no public type; its name is stable.
+    if type(current).__name__ != "_ProxyMeterProvider":
+        return current
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    readers = [
+        PeriodicExportingMetricReader(_metric_exporter(name))
+        for name in _names("OTEL_METRICS_EXPORTER", "otlp")
+        if name != "none"
+    ]
+    provider = MeterProvider(resource=_resource(), metric_readers=readers, shutdown_on_exit=False)
+    metrics.set_meter_provider(provider)
+    owned.append(provider)
+    return provider
+
+
+def setup() -> _Telemetry:
+    """Once per process: the tracer and meter, and the ``invoke_agent`` span of agent scopes."""
+    global _state
+    with _lock:
+        if _state is None:
+            owned: list[Any] = []
+            tracer = _tracer_provider(owned).get_tracer(SCOPE)
+            meter = _meter_provider(owned).get_meter(SCOPE)
+            _state = _Telemetry(tracer, meter, owned)
+            scope_hooks.append(_agent_span)
+            atexit.register(_flush_at_exit)
+        return _state
+
+
+def attach(kernel: Any) -> SyscallTracer:
+    """Trace ``kernel``'s syscalls from now on; returns the observer it was given."""
+    state = setup()
+    observer = SyscallTracer(kernel, state)
+    state.kernels.add(kernel)
+    kernel.add_observer(observer)
+    return observer
+
+
+def _flush_at_exit() -> None:
+    state = _state
+    if state is None:
+        return
+    # Kernels first: calls still queued end (cancelled) and their spans are exported too.
+    for k in list(state.kernels):
+        k.shutdown()
+    for provider in state.owned:
+        provider.shutdown()
+
+
+@contextmanager
+def _agent_span(identity: AgentIdentity) -> Iterator[None]:
+    state = _state
+    if state is None:
+        yield
+        return
+    attrs: dict[str, Any] = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": identity.name}
+    if identity.group:
+        attrs["aios.group"] = identity.group
+    span = state.tracer.start_span(f"invoke_agent {identity.name}", kind=SpanKind.INTERNAL, attributes=attrs)
+    token = otel_context.attach(trace.set_span_in_context(span))
+    try:
+        yield
+    except BaseException as exc:
+        span.set_attribute("error.type", type(exc).__qualname__)
+        span.set_status(StatusCode.ERROR)
+        raise
+    finally:
+        otel_context.detach(token)
+        span.end()
+
+
+def _provider_name(api: str) -> str:
+    family = api.split(".", 1)[0]
+    return "openai" if family == "sim" else family
+
+
+def _error_type(sc: Syscall) -> str | None:
+    if sc.status is Status.CANCELLED:
+        return "cancelled"
+    if sc.status is Status.FAILED:
+        # The text after the class name may quote a provider's message: only the type is kept.
+        return (sc.error or "").split(":", 1)[0].strip() or "error"
+    return None
+
+
+def _admission(sc: Syscall, error_type: str | None) -> str:
+    if sc.started_at is None:
+        return "denied" if error_type in _DENIED else "not_admitted"
+    return "queued" if sc.waited_s > 0 else "immediate"
+
+
+class SyscallTracer:
+    """The kernel observer: a span per syscall, and the GenAI and aios metrics."""
+
+    def __init__(self, kernel: Any, state: _Telemetry) -> None:
+        self.kernel = kernel
+        self.tracer = state.tracer
+        self.default_max_tokens = kernel.config.default_max_tokens
+        self.policy = kernel.policy.name
+        meter = state.meter
+        self.token_usage = meter.create_histogram(
+            "gen_ai.client.token.usage", unit="{token}", description="Tokens used per LLM call"
+        )
+        self.duration = meter.create_histogram(
+            "gen_ai.client.operation.duration", unit="s", description="LLM call duration, queueing included"
+        )
+        self.queue_wait = meter.create_histogram(
+            "aios.queue.wait", unit="s", description="Seconds a syscall waited for admission"
+        )
+        self.absorbed = meter.create_counter(
+            "aios.rate_limits.absorbed", unit="{response}", description="429 responses retried by aios"
+        )
+        self.denied = meter.create_counter(
+            "aios.calls.denied", unit="{call}", description="Calls refused by access rules or budgets"
+        )
+
+    # -- spans --------------------------------------------------------------------------------
+    def _provider(self, sc: Syscall) -> str:
+        name = sc.core_name or (sc.candidates[0] if sc.candidates else None)
+        spec = self.kernel.router.specs.get(name) if name else None
+        return _provider_name(spec.api) if spec is not None else "unknown"
+
+    def _start(self, sc: Syscall) -> Any:
+        attrs: dict[str, Any] = {
+            "gen_ai.agent.name": sc.agent,
+            "aios.policy": self.policy,
+            "aios.priority": sc.priority,
+        }
+        if sc.group:
+            attrs["aios.group"] = sc.group
+        if sc.framework:
+            attrs["aios.framework"] = sc.framework
+        if sc.kind is Kind.LLM:
+            attrs["gen_ai.operation.name"] = "chat"
+            attrs["gen_ai.provider.name"] = self._provider(sc)
+            attrs["gen_ai.request.stream"] = sc.stream
+            if sc.model:
+                attrs["gen_ai.request.model"] = sc.model
+            # The kernel keeps the allowance, not whether the caller set one: the default is
+            # left out, as the caller most likely did not ask for it.
+            if sc.est_output_tokens != self.default_max_tokens:
+                attrs["gen_ai.request.max_tokens"] = sc.est_output_tokens
+            name, kind = (f"chat {sc.model}" if sc.model else "chat"), SpanKind.CLIENT
+        else:
+            attrs["gen_ai.operation.name"] = "execute_tool"
+            attrs["gen_ai.tool.name"] = sc.tool or ""
+            attrs["gen_ai.tool.type"] = "function"
+            call_id = sc.extra.get("tool_call_id")
+            if call_id:
+                attrs["gen_ai.tool.call.id"] = str(call_id)
+            name, kind = f"execute_tool {sc.tool}", SpanKind.INTERNAL
+        return self.tracer.start_span(name, kind=kind, attributes=attrs)
+
+    def on_submit(self, sc: Syscall) -> None:
+        sc.extra[_SPAN] = self._start(sc)
+
+    def on_finish(self, sc: Syscall) -> None:
+        span = sc.extra.pop(_SPAN, None)
+        if span is None:  # refused before the observers saw it: still one span
+            span = self._start(sc)
+        error_type = _error_type(sc)
+        reasons = sc.extra.get("retry_reasons", ())
+        usage_known = bool(sc.extra.get("usage_known"))
+        attrs: dict[str, Any] = {
+            "aios.status": sc.status.value,
+            "aios.queue.wait_s": sc.waited_s,
+            "aios.attempts": sc.retries + (1 if sc.started_at is not None else 0),
+            "aios.admission": _admission(sc, error_type),
+        }
+        if sc.core_name:
+            attrs["aios.core"] = sc.core_name
+        if reasons:
+            attrs["aios.retry_reasons"] = list(reasons)
+        if error_type:
+            attrs["error.type"] = error_type
+        response_model = sc.extra.get("response_model")
+        if response_model:
+            attrs["gen_ai.response.model"] = str(response_model)
+        cost = sc.extra.get("cost_usd")
+        if cost is not None:
+            attrs["aios.cost_usd"] = float(cost)
+        if sc.kind is Kind.LLM and usage_known:
+            attrs["gen_ai.usage.input_tokens"] = sc.input_tokens
+            attrs["gen_ai.usage.output_tokens"] = sc.output_tokens
+        span.set_attributes(attrs)
+        if error_type:
+            span.set_status(StatusCode.ERROR, error_type)
+        span.end()
+        self._record(sc, error_type, reasons, usage_known)
+
+    # -- metrics ------------------------------------------------------------------------------
+    def _record(self, sc: Syscall, error_type: str | None, reasons: Any, usage_known: bool) -> None:
+        core = {"aios.core": sc.core_name or "none"}
+        self.queue_wait.record(sc.waited_s, core)
+        if error_type in _DENIED:
+            self.denied.add(1, {"gen_ai.agent.name": sc.agent, "error.type": error_type or ""})
+        absorbed = sum(1 for r in reasons if r == "rate_limit")
+        if absorbed:
+            self.absorbed.add(absorbed, core)
+        if sc.kind is not Kind.LLM:
+            return
+        attrs: dict[str, Any] = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": self._provider(sc)}
+        if sc.model:
+            attrs["gen_ai.request.model"] = sc.model
+        if sc.turnaround_s is not None:
+            timed = {**attrs, "error.type": error_type} if error_type else attrs
+            self.duration.record(sc.turnaround_s, timed)
+        if usage_known:
+            self.token_usage.record(sc.input_tokens, {**attrs, "gen_ai.token.type": "input"})
+            self.token_usage.record(sc.output_tokens, {**attrs, "gen_ai.token.type": "output"})
+

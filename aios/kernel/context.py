@@ -33,6 +33,30 @@ _inside: contextvars.ContextVar[str | None] = contextvars.ContextVar("aios_insid
 scope_hooks: list[Callable[[AgentIdentity], AbstractContextManager[Any]]] = []
 
 
+_tool_call: contextvars.ContextVar[str | None] = contextvars.ContextVar("aios_tool_call", default=None)
+
+
+@contextmanager
+def agent_run(identity: AgentIdentity) -> Iterator[None]:
+    """A framework agent's run (or turn): ``acting_as`` plus the scope hooks of ``agent``."""
+    with _agent_scope(identity):
+        yield
+
+
+@contextmanager
+def tool_call(call_id: str | None) -> Iterator[None]:
+    """The framework's id of the tool call about to become a syscall (tracing reads it)."""
+    token = _tool_call.set(call_id)
+    try:
+        yield
+    finally:
+        _tool_call.reset(token)
+
+
+def current_tool_call() -> str | None:
+    return _tool_call.get()
+
+
 @contextmanager
 def _agent_scope(identity: AgentIdentity) -> Iterator[None]:
     token = _current.set(identity)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aios.errors import ConfigError
-from aios.kernel.context import AgentIdentity, process_agent_name, scope_hooks
+from aios.kernel.context import AgentIdentity, current_tool_call, process_agent_name, scope_hooks
 from aios.kernel.syscall import Kind, Status, Syscall
 
 try:
@@ -70,6 +70,14 @@ def _unknown(variable: str, name: str) -> ConfigError:
     return ConfigError(
         f"{variable}={name!r} is not an exporter aios can build; use otlp, console or none"
     )
+
+
+def check_env() -> None:
+    """Raise :class:`ConfigError` for an exporter name aios cannot build (before the program runs)."""
+    for variable in ("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"):
+        for name in _names(variable, "otlp"):
+            if name not in ("otlp", "console", "none"):
+                raise _unknown(variable, name)
 
 
 def _span_exporter(name: str) -> Any:
@@ -157,9 +165,19 @@ def setup() -> _Telemetry:
             tracer = _tracer_provider(owned).get_tracer(SCOPE)
             meter = _meter_provider(owned).get_meter(SCOPE)
             _state = _Telemetry(tracer, meter, owned)
-            scope_hooks.append(_agent_span)
             atexit.register(_flush_at_exit)
+        enable_agent_spans()
         return _state
+
+
+def enable_agent_spans() -> None:
+    """Open ``invoke_agent`` spans for agent scopes from now on, even before the kernel boots.
+
+    The providers are chosen at the first such span (or at kernel boot), not now: by then a
+    program that sets its own global tracer provider has done so.
+    """
+    if _agent_span not in scope_hooks:
+        scope_hooks.append(_agent_span)
 
 
 def attach(kernel: Any) -> SyscallTracer:
@@ -184,10 +202,7 @@ def _flush_at_exit() -> None:
 
 @contextmanager
 def _agent_span(identity: AgentIdentity) -> Iterator[None]:
-    state = _state
-    if state is None:
-        yield
-        return
+    state = _state or setup()
     attrs: dict[str, Any] = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": identity.name}
     if identity.group:
         attrs["aios.group"] = identity.group
@@ -280,7 +295,7 @@ class SyscallTracer:
             attrs["gen_ai.operation.name"] = "execute_tool"
             attrs["gen_ai.tool.name"] = sc.tool or ""
             attrs["gen_ai.tool.type"] = "function"
-            call_id = sc.extra.get("tool_call_id")
+            call_id = current_tool_call()  # on_submit runs in the caller's context
             if call_id:
                 attrs["gen_ai.tool.call.id"] = str(call_id)
             name, kind = f"execute_tool {sc.tool}", SpanKind.INTERNAL

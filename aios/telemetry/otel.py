@@ -17,7 +17,9 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 import weakref
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,8 +40,59 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     ) from exc
 
 SCOPE = "aios"
-_SPAN = "otel_span"
+_SPAN = "otel_begun"
+#: What a syscall's span needs from its submission: the caller's context, the start time and
+#: the framework's tool call id (both read in the caller's context).
+_Begun = tuple[Any, int, str | None]
 _DENIED = ("AccessDenied", "BudgetExceeded")
+
+
+class _Backlog:
+    """Ended syscalls waiting to become spans and measurements, off the callers' threads.
+
+    A caller only notes the times and the parent context; building the span (attribute checks,
+    ids, the processor) and recording the metrics happen here, a few times a second, so tracing
+    adds microseconds to a call rather than tens of them.
+    """
+
+    def __init__(self, period: float = 0.1) -> None:
+        self.period = period
+        self._items: deque[tuple[SyscallTracer, Syscall, _Begun, int]] = deque()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        os.register_at_fork(after_in_child=self._forget)
+
+    def put(self, item: tuple[SyscallTracer, Syscall, _Begun, int]) -> None:
+        self._items.append(item)
+        if self._thread is None:
+            self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="aios-otel", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.period)
+            self.drain()
+
+    def drain(self) -> None:
+        """Emit everything put so far (returns once it is handed to the SDK)."""
+        with self._lock:
+            while self._items:
+                tracer, sc, begun, end_ns = self._items.popleft()
+                try:
+                    tracer.emit(sc, begun, end_ns)
+                except Exception:  # a broken exporter or meter must not stop the others
+                    continue
+
+    def _forget(self) -> None:
+        # The parent's pending syscalls are the parent's to emit; the child starts afresh.
+        self._items = deque()
+        self._lock = threading.Lock()
+        self._thread = None
 
 
 @dataclass
@@ -50,6 +103,7 @@ class _Telemetry:
     meter: metrics.Meter
     owned: list[Any] = field(default_factory=list)
     kernels: weakref.WeakSet[Any] = field(default_factory=weakref.WeakSet)
+    backlog: _Backlog = field(default_factory=_Backlog)
 
 
 _lock = threading.Lock()
@@ -189,6 +243,12 @@ def attach(kernel: Any) -> SyscallTracer:
     return observer
 
 
+def flush() -> None:
+    """Hand every ended syscall's span and measurements to the SDK now."""
+    if _state is not None:
+        _state.backlog.drain()
+
+
 def _flush_at_exit() -> None:
     state = _state
     if state is None:
@@ -196,6 +256,7 @@ def _flush_at_exit() -> None:
     # Kernels first: calls still queued end (cancelled) and their spans are exported too.
     for k in list(state.kernels):
         k.shutdown()
+    state.backlog.drain()
     for provider in state.owned:
         provider.shutdown()
 
@@ -245,6 +306,7 @@ class SyscallTracer:
     def __init__(self, kernel: Any, state: _Telemetry) -> None:
         self.kernel = kernel
         self.tracer = state.tracer
+        self.backlog = state.backlog
         self.default_max_tokens = kernel.config.default_max_tokens
         self.policy = kernel.policy.name
         meter = state.meter
@@ -270,7 +332,18 @@ class SyscallTracer:
         spec = self.kernel.router.specs.get(name) if name else None
         return _provider_name(spec.api) if spec is not None else "unknown"
 
-    def _start(self, sc: Syscall) -> Any:
+    def _begun(self) -> _Begun:
+        return (otel_context.get_current(), time.time_ns(), current_tool_call())
+
+    def on_submit(self, sc: Syscall) -> None:
+        sc.extra[_SPAN] = self._begun()
+
+    def on_finish(self, sc: Syscall) -> None:
+        # Refused before the observers saw it (access rules): still one span, from here.
+        begun = sc.extra.pop(_SPAN, None) or self._begun()
+        self.backlog.put((self, sc, begun, time.time_ns()))
+
+    def _attributes(self, sc: Syscall, call_id: str | None) -> tuple[str, SpanKind, dict[str, Any]]:
         attrs: dict[str, Any] = {
             "gen_ai.agent.name": sc.agent,
             "aios.policy": self.policy,
@@ -290,33 +363,25 @@ class SyscallTracer:
             # left out, as the caller most likely did not ask for it.
             if sc.est_output_tokens != self.default_max_tokens:
                 attrs["gen_ai.request.max_tokens"] = sc.est_output_tokens
-            name, kind = (f"chat {sc.model}" if sc.model else "chat"), SpanKind.CLIENT
-        else:
-            attrs["gen_ai.operation.name"] = "execute_tool"
-            attrs["gen_ai.tool.name"] = sc.tool or ""
-            attrs["gen_ai.tool.type"] = "function"
-            call_id = current_tool_call()  # on_submit runs in the caller's context
-            if call_id:
-                attrs["gen_ai.tool.call.id"] = str(call_id)
-            name, kind = f"execute_tool {sc.tool}", SpanKind.INTERNAL
-        return self.tracer.start_span(name, kind=kind, attributes=attrs)
+            return (f"chat {sc.model}" if sc.model else "chat"), SpanKind.CLIENT, attrs
+        attrs["gen_ai.operation.name"] = "execute_tool"
+        attrs["gen_ai.tool.name"] = sc.tool or ""
+        attrs["gen_ai.tool.type"] = "function"
+        if call_id:
+            attrs["gen_ai.tool.call.id"] = str(call_id)
+        return f"execute_tool {sc.tool}", SpanKind.INTERNAL, attrs
 
-    def on_submit(self, sc: Syscall) -> None:
-        sc.extra[_SPAN] = self._start(sc)
-
-    def on_finish(self, sc: Syscall) -> None:
-        span = sc.extra.pop(_SPAN, None)
-        if span is None:  # refused before the observers saw it: still one span
-            span = self._start(sc)
+    def emit(self, sc: Syscall, begun: _Begun, end_ns: int) -> None:
+        """The syscall's span, with its start and end times as they were, and its measurements."""
+        parent, start_ns, call_id = begun
+        name, kind, attrs = self._attributes(sc, call_id)
         error_type = _error_type(sc)
         reasons = sc.extra.get("retry_reasons", ())
         usage_known = bool(sc.extra.get("usage_known"))
-        attrs: dict[str, Any] = {
-            "aios.status": sc.status.value,
-            "aios.queue.wait_s": sc.waited_s,
-            "aios.attempts": sc.retries + (1 if sc.started_at is not None else 0),
-            "aios.admission": _admission(sc, error_type),
-        }
+        attrs["aios.status"] = sc.status.value
+        attrs["aios.queue.wait_s"] = sc.waited_s
+        attrs["aios.attempts"] = sc.retries + (1 if sc.started_at is not None else 0)
+        attrs["aios.admission"] = _admission(sc, error_type)
         if sc.core_name:
             attrs["aios.core"] = sc.core_name
         if reasons:
@@ -332,10 +397,10 @@ class SyscallTracer:
         if sc.kind is Kind.LLM and usage_known:
             attrs["gen_ai.usage.input_tokens"] = sc.input_tokens
             attrs["gen_ai.usage.output_tokens"] = sc.output_tokens
-        span.set_attributes(attrs)
+        span = self.tracer.start_span(name, context=parent, kind=kind, attributes=attrs, start_time=start_ns)
         if error_type:
             span.set_status(StatusCode.ERROR, error_type)
-        span.end()
+        span.end(end_time=end_ns)
         self._record(sc, error_type, reasons, usage_known)
 
     # -- metrics ------------------------------------------------------------------------------

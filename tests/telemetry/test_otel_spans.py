@@ -23,6 +23,7 @@ from aios.errors import AccessDenied
 from aios.kernel.failures import Failure, Usage
 from aios.kernel.kernel import Kernel
 from aios.kernel.syscall import Syscall
+from aios.telemetry import otel
 
 from .conftest import Pipeline
 
@@ -52,12 +53,14 @@ def llm(k: Kernel, **kw: Any) -> Syscall:
 
 def finished(pipeline: Pipeline, *, syscalls_only: bool = True) -> list[Any]:
     """The ended spans: those of syscalls, or with ``syscalls_only=False`` every one."""
+    otel.flush()  # spans of ended syscalls are built off the callers' threads
     spans = list(pipeline.spans.get_finished_spans())  # type: ignore[attr-defined]
     return [s for s in spans if not syscalls_only or not s.name.startswith("invoke_agent")]
 
 
 def metric_sums(pipeline: Pipeline) -> dict[tuple[str, frozenset[tuple[str, Any]]], float]:
     """Every data point as (metric name, attributes) -> sum (histograms) or value (counters)."""
+    otel.flush()
     out: dict[tuple[str, frozenset[tuple[str, Any]]], float] = {}
     data = pipeline.metrics.get_metrics_data()  # type: ignore[attr-defined]
     if data is None:

@@ -51,18 +51,19 @@ class _Backlog:
     """Ended syscalls waiting to become spans and measurements, off the callers' threads.
 
     A caller only notes the times and the parent context; building the span (attribute checks,
-    ids, the processor) and recording the metrics happen here, a few times a second, so tracing
-    adds microseconds to a call rather than tens of them.
+    ids, the processor) and recording the metrics happen here, ten times a second, so tracing
+    adds a few microseconds to a call rather than tens of them.
     """
 
     def __init__(self, period: float = 0.1) -> None:
         self.period = period
-        self._items: deque[tuple[SyscallTracer, Syscall, _Begun, int]] = deque()
+        self._items: deque[tuple[SyscallTracer, Syscall, _Begun | None, int]] = deque()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         os.register_at_fork(after_in_child=self._forget)
 
-    def put(self, item: tuple[SyscallTracer, Syscall, _Begun, int]) -> None:
+    def put(self, item: tuple[SyscallTracer, Syscall, _Begun | None, int]) -> None:
+        """``(observer, syscall, begun, end_ns)``; ``begun`` is ``None`` for measurements only."""
         self._items.append(item)
         if self._thread is None:
             self._start()
@@ -104,6 +105,11 @@ class _Telemetry:
     owned: list[Any] = field(default_factory=list)
     kernels: weakref.WeakSet[Any] = field(default_factory=weakref.WeakSet)
     backlog: _Backlog = field(default_factory=_Backlog)
+    #: Spans are built off the callers' threads only with aios's own tracer provider, which
+    #: aios flushes at exit; a program's own provider may be shut down by the program while a
+    #: deferred span waits, so with it spans are built as the syscall ends (measurements are
+    #: always deferred).
+    defer: bool = False
 
 
 _lock = threading.Lock()
@@ -216,9 +222,10 @@ def setup() -> _Telemetry:
     with _lock:
         if _state is None:
             owned: list[Any] = []
-            tracer = _tracer_provider(owned).get_tracer(SCOPE)
+            tracer_provider = _tracer_provider(owned)
+            tracer = tracer_provider.get_tracer(SCOPE)
             meter = _meter_provider(owned).get_meter(SCOPE)
-            _state = _Telemetry(tracer, meter, owned)
+            _state = _Telemetry(tracer, meter, owned, defer=tracer_provider in owned)
             atexit.register(_flush_at_exit)
         enable_agent_spans()
         return _state
@@ -307,6 +314,7 @@ class SyscallTracer:
         self.kernel = kernel
         self.tracer = state.tracer
         self.backlog = state.backlog
+        self.defer = state.defer
         self.default_max_tokens = kernel.config.default_max_tokens
         self.policy = kernel.policy.name
         meter = state.meter
@@ -341,7 +349,11 @@ class SyscallTracer:
     def on_finish(self, sc: Syscall) -> None:
         # Refused before the observers saw it (access rules): still one span, from here.
         begun = sc.extra.pop(_SPAN, None) or self._begun()
-        self.backlog.put((self, sc, begun, time.time_ns()))
+        if self.defer:
+            self.backlog.put((self, sc, begun, time.time_ns()))
+        else:
+            self.span(sc, begun, time.time_ns())
+            self.backlog.put((self, sc, None, 0))
 
     def _attributes(self, sc: Syscall, call_id: str | None) -> tuple[str, SpanKind, dict[str, Any]]:
         attrs: dict[str, Any] = {
@@ -371,8 +383,14 @@ class SyscallTracer:
             attrs["gen_ai.tool.call.id"] = str(call_id)
         return f"execute_tool {sc.tool}", SpanKind.INTERNAL, attrs
 
-    def emit(self, sc: Syscall, begun: _Begun, end_ns: int) -> None:
-        """The syscall's span, with its start and end times as they were, and its measurements."""
+    def emit(self, sc: Syscall, begun: _Begun | None, end_ns: int) -> None:
+        """The syscall's span (unless ``begun`` is ``None``: made already) and its measurements."""
+        if begun is not None:
+            self.span(sc, begun, end_ns)
+        self._record(sc)
+
+    def span(self, sc: Syscall, begun: _Begun, end_ns: int) -> None:
+        """The syscall's span, with its start and end times as they were."""
         parent, start_ns, call_id = begun
         name, kind, attrs = self._attributes(sc, call_id)
         error_type = _error_type(sc)
@@ -401,10 +419,12 @@ class SyscallTracer:
         if error_type:
             span.set_status(StatusCode.ERROR, error_type)
         span.end(end_time=end_ns)
-        self._record(sc, error_type, reasons, usage_known)
 
     # -- metrics ------------------------------------------------------------------------------
-    def _record(self, sc: Syscall, error_type: str | None, reasons: Any, usage_known: bool) -> None:
+    def _record(self, sc: Syscall) -> None:
+        error_type = _error_type(sc)
+        reasons = sc.extra.get("retry_reasons", ())
+        usage_known = bool(sc.extra.get("usage_known"))
         core = {"aios.core": sc.core_name or "none"}
         self.queue_wait.record(sc.waited_s, core)
         if error_type in _DENIED:

@@ -125,6 +125,7 @@ def test_openai_agents_handoffs_export_through_aios_own_provider(sim: SimServer)
     for c in chats:
         assert c.attributes["gen_ai.provider.name"] == "openai"
         assert c.attributes["gen_ai.request.model"] == "gpt-4o-mini"
+        assert c.attributes["gen_ai.response.model"] == "gpt-4o-mini"  # as the sim answered
         assert c.attributes["aios.framework"]  # the SDK adapter made the syscall
     assert_no_content(spans, ("Was invoice INV-1001 paid?", "Where is parcel PX-77?"))
     # The metrics arrive too: tokens by type match the report's totals.

@@ -23,7 +23,7 @@ _COLORS = {"default": "#c0504d", "plain": "#c0504d", "tuned": "#e6a23c", "aios":
 
 def label(run: dict[str, Any], runs: Sequence[dict[str, Any]] = ()) -> str:
     """"with aios"; with several rounds of the same mode, "with aios (round 2)"."""
-    text = MODE_LABELS.get(run["mode"], run["mode"])
+    text = MODE_LABELS.get(run["mode"], str(run["mode"]))
     rounds = {r.get("round", 0) for r in runs if r["mode"] == run["mode"]}
     if len(rounds) > 1:
         text += f" (round {run.get('round', 0) + 1})"

@@ -15,6 +15,7 @@ own spans land in the same trace.
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import threading
 import time
@@ -132,12 +133,22 @@ def _unknown(variable: str, name: str) -> ConfigError:
     )
 
 
+def _need_grpc() -> None:
+    if importlib.util.find_spec("opentelemetry.exporter.otlp.proto.grpc") is None:
+        raise ConfigError(
+            "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs the gRPC exporter: "
+            "pip install opentelemetry-exporter-otlp-proto-grpc (or use http/protobuf)"
+        )
+
+
 def check_env() -> None:
-    """Raise :class:`ConfigError` for an exporter name aios cannot build (before the program runs)."""
-    for variable in ("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"):
+    """Raise :class:`ConfigError` for exporter settings aios cannot honour (before the program runs)."""
+    for variable, signal in (("OTEL_TRACES_EXPORTER", "TRACES"), ("OTEL_METRICS_EXPORTER", "METRICS")):
         for name in _names(variable, "otlp"):
             if name not in ("otlp", "console", "none"):
                 raise _unknown(variable, name)
+            if name == "otlp" and _protocol(signal) == "grpc":
+                _need_grpc()
 
 
 def _span_exporter(name: str) -> Any:
@@ -148,6 +159,7 @@ def _span_exporter(name: str) -> Any:
     if name != "otlp":
         raise _unknown("OTEL_TRACES_EXPORTER", name)
     if _protocol("TRACES") == "grpc":
+        _need_grpc()
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Grpc
 
         return Grpc()
@@ -164,6 +176,7 @@ def _metric_exporter(name: str) -> Any:
     if name != "otlp":
         raise _unknown("OTEL_METRICS_EXPORTER", name)
     if _protocol("METRICS") == "grpc":
+        _need_grpc()
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as Grpc
 
         return Grpc()

@@ -119,3 +119,19 @@ def test_top_in_a_terminal_shows_agents_and_cores_and_exits_on_ctrl_c(sim: SimSe
         gate.touch()
         prog.wait(60)
     assert prog.returncode == 0
+
+
+def test_run_with_top_draws_the_view_on_stderr_and_keeps_stdout(sim: SimServer, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    gate.touch()  # the program ends as soon as its calls are done
+    env = {**program_env(sim), "COLUMNS": "80"}
+    cmd = aios_command([PROGRAM, str(gate)], None, ["--top", "--max-concurrency", "2"])
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "all calls done\n"
+    # Not a terminal: the view's last frame is printed once, at exit, with the final counts.
+    frame = ANSI.sub("", proc.stderr).split("aios top  policy")[-1]
+    assert _row(frame, "alpha")[1:3] == ["2", "0"]
+    assert _row(frame, "beta")[1:3] == ["3", "0"]
+    assert _row(frame, "gamma")[1:3] == ["1", "0"]
+    assert "done 6" in frame

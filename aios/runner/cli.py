@@ -90,7 +90,7 @@ def _live_options(environ: dict[str, str], *, otel: bool, top: bool, top_socket:
         from aios.errors import ConfigError
 
         try:  # checked here, with exit code 2, rather than at the program's first call
-            from aios.telemetry.otel import check_env
+            from aios.telemetry.providers import check_env
 
             check_env()
         except ConfigError as e:

@@ -15,7 +15,6 @@ own spans land in the same trace.
 from __future__ import annotations
 
 import atexit
-import importlib.util
 import os
 import threading
 import time
@@ -26,19 +25,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from aios.errors import ConfigError
-from aios.kernel.context import AgentIdentity, current_tool_call, process_agent_name, scope_hooks
+from aios.kernel.context import AgentIdentity, current_tool_call, scope_hooks
 from aios.kernel.syscall import Kind, Status, Syscall
 
-try:
-    from opentelemetry import context as otel_context
-    from opentelemetry import metrics, trace
-    from opentelemetry.trace import SpanKind, StatusCode
-except ImportError as exc:  # pragma: no cover - depends on the installed extras
-    raise ConfigError(
-        "`otel = true` (or AIOS_OTEL=1 / `aios run --otel`) needs the OpenTelemetry packages; "
-        "install them with: pip install 'aios-kernel[otel]'"
-    ) from exc
+# First: it turns a missing OpenTelemetry into one clear error naming the extra to install.
+from aios.telemetry.providers import check_env, meter_provider, tracer_provider  # isort: skip
+
+from opentelemetry import context as otel_context
+from opentelemetry import metrics, trace
+from opentelemetry.trace import SpanKind, StatusCode
+
+__all__ = ["SyscallTracer", "attach", "check_env", "enable_agent_spans", "flush", "setup"]
 
 SCOPE = "aios"
 _SPAN = "otel_begun"
@@ -117,128 +114,16 @@ _lock = threading.Lock()
 _state: _Telemetry | None = None
 
 
-def _names(variable: str, default: str) -> list[str]:
-    raw = os.environ.get(variable, default)
-    return [n.strip().lower() for n in raw.split(",") if n.strip()] or [default]
-
-
-def _protocol(signal: str) -> str:
-    default = os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-    return os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL", default).strip()
-
-
-def _unknown(variable: str, name: str) -> ConfigError:
-    return ConfigError(
-        f"{variable}={name!r} is not an exporter aios can build; use otlp, console or none"
-    )
-
-
-def _need_grpc() -> None:
-    if importlib.util.find_spec("opentelemetry.exporter.otlp.proto.grpc") is None:
-        raise ConfigError(
-            "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs the gRPC exporter: "
-            "pip install opentelemetry-exporter-otlp-proto-grpc (or use http/protobuf)"
-        )
-
-
-def check_env() -> None:
-    """Raise :class:`ConfigError` for exporter settings aios cannot honour (before the program runs)."""
-    for variable, signal in (("OTEL_TRACES_EXPORTER", "TRACES"), ("OTEL_METRICS_EXPORTER", "METRICS")):
-        for name in _names(variable, "otlp"):
-            if name not in ("otlp", "console", "none"):
-                raise _unknown(variable, name)
-            if name == "otlp" and _protocol(signal) == "grpc":
-                _need_grpc()
-
-
-def _span_exporter(name: str) -> Any:
-    if name == "console":
-        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-
-        return ConsoleSpanExporter()
-    if name != "otlp":
-        raise _unknown("OTEL_TRACES_EXPORTER", name)
-    if _protocol("TRACES") == "grpc":
-        _need_grpc()
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Grpc
-
-        return Grpc()
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-    return OTLPSpanExporter()
-
-
-def _metric_exporter(name: str) -> Any:
-    if name == "console":
-        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
-
-        return ConsoleMetricExporter()
-    if name != "otlp":
-        raise _unknown("OTEL_METRICS_EXPORTER", name)
-    if _protocol("METRICS") == "grpc":
-        _need_grpc()
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as Grpc
-
-        return Grpc()
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-
-    return OTLPMetricExporter()
-
-
-def _resource() -> Any:
-    from opentelemetry.sdk.resources import Resource
-
-    named = os.environ.get("OTEL_SERVICE_NAME") or "service.name=" in os.environ.get(
-        "OTEL_RESOURCE_ATTRIBUTES", ""
-    )
-    return Resource.create({} if named else {"service.name": process_agent_name()})
-
-
-def _tracer_provider(owned: list[Any]) -> Any:
-    current = trace.get_tracer_provider()
-    if not isinstance(current, trace.ProxyTracerProvider):
-        return current  # the program set one: use it, add nothing
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    provider = TracerProvider(resource=_resource(), shutdown_on_exit=False)
-    for name in _names("OTEL_TRACES_EXPORTER", "otlp"):
-        if name != "none":
-            provider.add_span_processor(BatchSpanProcessor(_span_exporter(name)))
-    trace.set_tracer_provider(provider)
-    owned.append(provider)
-    return provider
-
-
-def _meter_provider(owned: list[Any]) -> Any:
-    current = metrics.get_meter_provider()
-    # The API's placeholder until a program sets one has no public type; its name is stable.
-    if type(current).__name__ != "_ProxyMeterProvider":
-        return current
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-
-    readers = [
-        PeriodicExportingMetricReader(_metric_exporter(name))
-        for name in _names("OTEL_METRICS_EXPORTER", "otlp")
-        if name != "none"
-    ]
-    provider = MeterProvider(resource=_resource(), metric_readers=readers, shutdown_on_exit=False)
-    metrics.set_meter_provider(provider)
-    owned.append(provider)
-    return provider
-
-
 def setup() -> _Telemetry:
     """Once per process: the tracer and meter, and the ``invoke_agent`` span of agent scopes."""
     global _state
     with _lock:
         if _state is None:
             owned: list[Any] = []
-            tracer_provider = _tracer_provider(owned)
-            tracer = tracer_provider.get_tracer(SCOPE)
-            meter = _meter_provider(owned).get_meter(SCOPE)
-            _state = _Telemetry(tracer, meter, owned, defer=tracer_provider in owned)
+            traces = tracer_provider(owned)
+            tracer = traces.get_tracer(SCOPE)
+            meter = meter_provider(owned).get_meter(SCOPE)
+            _state = _Telemetry(tracer, meter, owned, defer=traces in owned)
             atexit.register(_flush_at_exit)
         enable_agent_spans()
         return _state

@@ -52,3 +52,26 @@ def test_runs_carry_time_series_and_the_plots_label_modes_plainly(tmp_path: Path
     path = story({"scenario": "demo", "runs": runs}, tmp_path)
     assert path == tmp_path / "demo-story.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_reruns_continue_the_finished_curve_to_all_done() -> None:
+    run = {
+        "mode": "default",
+        "agents": 3,
+        "completed": 1,
+        "makespan_s": 2.0,
+        "completion_times": [1.5],
+        "rerun_completion_times": [3.0, 7.5],
+        "all_done_s": 8.0,
+        "all_done_complete": True,
+    }
+    fig, ax = plt.subplots()
+    plot_finished(ax, [run])
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    texts = [t.get_text() for t in ax.texts]
+    plt.close(fig)
+    first = lines["without aios: 1/3 on the first run"]
+    assert list(first.get_xdata()) == [0.0, 1.5, 2.0] and list(first.get_ydata()) == [0, 1, 1]
+    rerun = lines["without aios: re-running the failed"]
+    assert list(rerun.get_xdata()) == [2.0, 3.0, 7.5] and list(rerun.get_ydata()) == [1, 2, 3]
+    assert texts == ["all done: 8.0s"]

@@ -60,6 +60,9 @@ def _register() -> None:
         },
     )(run)
     app.command("plugins")(plugins_command)
+    from aios.top.cli import top
+
+    app.command("top")(top)
 
 
 _register()

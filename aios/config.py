@@ -144,6 +144,9 @@ class KernelConfig(_Strict):
     #: Record every call but never delay, retry or refuse one (``AIOS_OBSERVE=1``): how
     #: ``aios bench`` measures a program "without aios" the same way it measures it with.
     observe: bool = False
+    #: Export OpenTelemetry GenAI spans and metrics (also ``AIOS_OTEL=1``, ``aios run --otel``);
+    #: needs the ``aios-kernel[otel]`` extra and reads the standard ``OTEL_*`` variables.
+    otel: bool = False
 
     @model_validator(mode="after")
     def _cross_check(self) -> KernelConfig:

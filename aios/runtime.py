@@ -41,6 +41,10 @@ def _start(config: KernelConfig) -> Kernel:
     from aios.adapters.plugins import plugins  # the kernel itself never imports adapters
 
     k = Kernel(config)
+    if config.otel:
+        from aios.telemetry.otel import attach  # imports opentelemetry only when enabled
+
+        attach(k)
     for observer in plugins().observers(k):
         k.add_observer(observer)
     return k

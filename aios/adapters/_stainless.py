@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from aios.adapters._sdk_stream import watch_response
-from aios.adapters._sdk_usage import retry_after_seconds, usage_of_payload
+from aios.adapters._sdk_usage import response_model, retry_after_seconds, usage_of_payload
 from aios.adapters.base import Adapter
 from aios.kernel.context import current_agent, inside_llm_call
 from aios.kernel.failures import Failure, Usage, classify_generic
@@ -220,6 +220,9 @@ class StainlessAdapter(Adapter):
                 )
                 lease.succeed()
             return
+        model = response_model(result)
+        if model is not None:
+            lease.syscall.response_model = model
         lease.succeed(usage=_result_usage(result, response), headers=headers)
 
     # -- failures ---------------------------------------------------------------------------------

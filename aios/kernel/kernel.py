@@ -322,6 +322,7 @@ class Kernel:
                 )
             pause = self.clock.now() + delay if failure.pause_core else None
             self.scheduler.retry_later(sc, delay=delay, pause_core_until=pause)
+            sc.retry_reasons.append(failure.reason)
             sc.avoid_core = sc.core_name
             return True
         if self.config.observe:

@@ -166,4 +166,20 @@ def start() -> ProcessState | None:
     state = ProcessState(tracker, root=root, watch_fd=_watch_fd() if root else None)
     atexit.register(state.finish)
     os.register_at_fork(after_in_child=state.forked)
+    _start_live(root)
     return state
+
+
+def _start_live(root: bool) -> None:
+    """``aios run --otel``/``--top``/``--top-socket``, after the report's exit handler (LIFO)."""
+    if os.environ.get("AIOS_OTEL") == "1":
+        try:
+            from aios.telemetry.otel import enable_agent_spans
+
+            enable_agent_spans()  # agent scopes opened before the first call are traced too
+        except Exception as exc:
+            print(f"aios run: OpenTelemetry export is off: {exc}", file=sys.stderr)
+    if root:
+        from aios.top.serve import start_from_env
+
+        start_from_env()

@@ -224,6 +224,7 @@ class SimProvider:
         self._stats.by_status[str(result.status)] += 1
         if result.status == 429:
             self._stats.rate_limited += 1
+            self._stats.rate_limited_at.append(time.monotonic())
         return result
 
     async def _track(self, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

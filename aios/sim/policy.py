@@ -122,7 +122,7 @@ class Policy:
                     f"tool_choice names {conv.tool_choice!r}, which is not among the tools.",
                     "tool_choice",
                 )
-            return [self._call(tool, prompt)]
+            return [self._call(tool, prompt, turn_of(conv))]
         ever_called = {c.name for t in conv.turns for c in t.tool_calls}
         handoffs = [t for t in conv.tools if t.name.startswith(HANDOFF_PREFIX)]
         if handoffs and not any(n.startswith(HANDOFF_PREFIX) for n in ever_called):
@@ -137,13 +137,13 @@ class Policy:
             fresh = []
         if not fresh and conv.tool_choice == "required":
             fresh = (relevant or conv.tools)[:1]
-        calls = one_per_coworker([self._call(tool, prompt) for tool in fresh])
+        calls = one_per_coworker([self._call(tool, prompt, turn_of(conv)) for tool in fresh])
         return calls if conv.parallel_tool_calls else calls[:1]
 
     @staticmethod
-    def _call(tool: ToolSpec, prompt: str) -> ToolCall:
+    def _call(tool: ToolSpec, prompt: str, turn: int = 0) -> ToolCall:
         schema = tool.parameters or {"type": "object", "properties": {}}
-        args = fill(schema, prompt, tool.description)
+        args = fill(schema, prompt, tool.description, turn)
         return ToolCall(tool.name, args if isinstance(args, dict) else {"input": args})
 
     @staticmethod
@@ -153,7 +153,7 @@ class Policy:
     def _answer(self, conv: Conversation, rng: random.Random, results: list[str]) -> str:
         if conv.json_schema is not None:
             context = conv.last_user_text() + " " + " ".join(results)
-            return json.dumps(fill(conv.json_schema, context))
+            return json.dumps(fill(conv.json_schema, context, turn=turn_of(conv)))
         words = rng.randint(self.config.answer_words_min, self.config.answer_words_max)
         # A contiguous run of a fixed sentence reads better than random words.
         start = rng.randrange(len(_FILLER))
@@ -212,6 +212,11 @@ def finalize(reply: Reply, conv: Conversation) -> Reply:
         visible = count_tokens(reply.text)
     reply.output_tokens = reply.reasoning_tokens + visible
     return reply
+
+
+def turn_of(conv: Conversation) -> int:
+    """How many user turns came before the latest one: rotates choices across a conversation."""
+    return max(0, sum(1 for t in conv.turns if t.role == "user") - 1)
 
 
 def one_per_coworker(calls: list[ToolCall]) -> list[ToolCall]:

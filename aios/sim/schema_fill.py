@@ -155,23 +155,30 @@ def choices_in(description: str) -> dict[str, list[str]]:
     return found
 
 
-def fill(schema: dict[str, Any], prompt: str, description: str = "") -> Any:
+def fill(schema: dict[str, Any], prompt: str, description: str = "", turn: int = 0) -> Any:
     """A value valid against ``schema`` (best effort for exotic keywords).
 
     ``description`` is the tool's: a string argument whose allowed values it lists gets the
-    one the prompt names (else the first), as a model reading the description would pick.
+    one the prompt names, as a model reading the description would pick. With no value named,
+    enums and listed choices rotate with ``turn`` (the conversation's user turns so far), so a
+    router asked again after each worker reply names every option in turn, ending on the last.
     """
-    filler = _Filler(schema, PromptValues(prompt), choices_in(description))
+    filler = _Filler(schema, PromptValues(prompt), choices_in(description), turn)
     return filler.value(schema, "value", 0)
 
 
 class _Filler:
     def __init__(
-        self, root: dict[str, Any], values: PromptValues, choices: dict[str, list[str]] | None = None
+        self,
+        root: dict[str, Any],
+        values: PromptValues,
+        choices: dict[str, list[str]] | None = None,
+        turn: int = 0,
     ) -> None:
         self.root = root
         self.values = values
         self.choices = choices or {}
+        self.turn = turn
 
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         ref = schema.get("$ref")
@@ -192,7 +199,7 @@ class _Filler:
         if isinstance(schema.get("enum"), list) and schema["enum"]:
             options = schema["enum"]
             named = best_name([o for o in options if isinstance(o, str)], self.values.prompt)
-            return named if named is not None else options[0]
+            return named if named is not None else options[self.turn % len(options)]
         for key in ("anyOf", "oneOf"):
             options = schema.get(key)
             if isinstance(options, list) and options:
@@ -254,7 +261,7 @@ class _Filler:
             return "00000000-0000-4000-8000-000000000000"
         listed = self.choices.get(name)
         if listed:
-            text = best_name(listed, self.values.prompt) or listed[0]
+            text = best_name(listed, self.values.prompt) or listed[self.turn % len(listed)]
         elif name.lower() in _FREE_TEXT:
             text = self.values.phrase(name)
         else:

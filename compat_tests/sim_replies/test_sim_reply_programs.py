@@ -90,3 +90,11 @@ def test_hierarchical_crew_delegates_one_task_at_a_time(sim: SimServer, tmp_path
     # The manager delegates each task once, to the coworker the task names, who answers once.
     assert calls_by_agent(under.report) == {"Crew Manager": 4, "Researcher": 1, "Writer": 1}
     assert plain.stdout.count("Crew Manager: ") == 2
+
+
+def test_langgraph_supervisor_routes_each_worker_then_finishes(sim: SimServer, tmp_path: Path) -> None:
+    pytest.importorskip("langgraph")
+    plain, _ = both(sim, "supervisor_graph.py", tmp_path)
+    assert plain.stdout.splitlines() == ["turns: ['researcher', 'coder']"]
+    # Three routing decisions (researcher, coder, FINISH) and one reply per worker.
+    assert plain.sim_stats["by_endpoint"] == {CHAT: 5}

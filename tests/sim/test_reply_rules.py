@@ -282,3 +282,30 @@ async def test_react_prompt_uses_the_relevant_tool_only() -> None:
     messages.append({"role": "assistant", "content": first["content"] + "\nObservation: rainy in Oslo"})
     second = await chat(sim, messages)
     assert "Final Answer:" in second["content"] and "rainy in Oslo" in second["content"]
+
+
+async def test_structured_routing_rotates_through_the_options_to_the_last() -> None:
+    sim = SimProvider()
+    schema = {
+        "type": "object",
+        "properties": {"next": {"type": "string", "enum": ["researcher", "coder", "FINISH"]}},
+        "required": ["next"],
+    }
+    fmt = {"type": "json_schema", "json_schema": {"name": "Router", "schema": schema}}
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": "Respond with the worker to act next, or FINISH."},
+        {"role": "user", "content": "Find the mean of 3, 5 and 10, then chart it."},
+    ]
+    routes: list[str] = []
+    for _ in range(4):
+        message = await chat(sim, messages, response_format=fmt)
+        routes.append(json.loads(message["content"])["next"])
+        if routes[-1] == "FINISH":
+            break
+        messages.append({"role": "user", "content": "Worker result: done.", "name": routes[-1]})
+    assert routes == ["researcher", "coder", "FINISH"]
+    # An option the request names wins over the rotation.
+    named = await chat(
+        sim, [*messages[:2], {"role": "user", "content": "Ask the researcher."}], response_format=fmt
+    )
+    assert json.loads(named["content"]) == {"next": "researcher"}

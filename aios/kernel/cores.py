@@ -100,6 +100,7 @@ class AdmissionCore(Protocol):
     def learn(self, headers: Mapping[str, str], now: float) -> None: ...
     def describe(self, now: float) -> dict[str, Any]: ...
     def withdraw(self) -> None: ...
+    def begin_scan(self) -> None: ...
 
 
 @dataclass
@@ -263,6 +264,9 @@ class Core:
 
     def withdraw(self) -> None:
         """Nothing to do: this process's own queue is the only waiting order here."""
+
+    def begin_scan(self) -> None:
+        """The scheduler starts a scan of its queue (a shared order keeps the best call's place)."""
 
     def pause(self, until: float) -> None:
         if until > self.cooldown_until:

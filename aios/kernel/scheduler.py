@@ -228,15 +228,18 @@ class Scheduler:
         if wake_at < self._armed_at and wake_at < math.inf and self._arm_timer is not None:
             self._armed_at = wake_at
             self._arm_timer(wake_at)
-        self._withdraw_idle()
+        self._withdraw_idle(now)
         return woken
 
-    def _withdraw_idle(self) -> None:
-        """Leave the shared waiting order of every core this process no longer waits on."""
+    def _withdraw_idle(self, now: float) -> None:
+        """Leave the shared waiting order of every core this process no longer waits on (a
+        call backing off before its retry holds no place either: it is not trying)."""
         registered = [c for c in self.cores.values() if c.waiting]
         if not registered:
             return
-        wanted = {name for sc in self.policy.ordered() for name in sc.candidates}
+        wanted = {
+            name for sc in self.policy.ordered() if sc.not_before <= now for name in sc.candidates
+        }
         for core in registered:
             if core.name not in wanted:
                 core.withdraw()
@@ -262,6 +265,8 @@ class Scheduler:
                 any_open = True
         if not any_open:
             return None, wake_at, refused
+        for core in self.cores.values():
+            core.begin_scan()
         budget_blocked: set[str] = set()  # budget keys found full this pass
         for sc in self.policy.ordered():
             if sc.not_before > now:

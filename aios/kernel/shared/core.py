@@ -51,6 +51,7 @@ class SharedCore:
         self.waiting = False
         self._cooldown_until = 0.0
         self._attempts = 0
+        self._first_of_scan = True
 
     @property
     def name(self) -> str:
@@ -82,12 +83,16 @@ class SharedCore:
             return self.local.wait_for(sc, now)
         return 0.0 if int(result[0]) == 0 else self._time(result[1], now)
 
+    def begin_scan(self) -> None:
+        self._first_of_scan = True
+
     def try_admit(self, sc: Syscall, now: float, rank: float = 0.0) -> float:
         if self.state.degraded:
             return self.local.try_admit(sc, now, rank)
         self._attempts += 1
         lease = f"{self.state.process}:{sc.id}:{self._attempts}"
         result = self._admit(sc, now, rank=rank, lease=lease, dry=False)
+        self._first_of_scan = False
         if result is None:  # the server was lost just now: decide locally
             self.waiting = False
             return self.local.try_admit(sc, now, rank)
@@ -125,6 +130,7 @@ class SharedCore:
                 sc.agent,
                 "1" if dry else "0",
                 self.channel,
+                "1" if self._first_of_scan else "0",
             ],
             admission=not dry,
         )

@@ -67,6 +67,8 @@ class Scheduler:
         self._arm_timer = arm_timer
         self._armed_at = math.inf
         self._closed = False
+        #: The syscall whose own caller is submitting it: admitted now, it is sent at once.
+        self._submitting: Syscall | None = None
 
     # -- cores ---------------------------------------------------------------------------------
     def add_core(self, spec: CoreSpec) -> AdmissionCore:
@@ -105,7 +107,11 @@ class Scheduler:
                 self.policy.on_dispatch(sc, now)
                 return None
             self.policy.push(sc)
-            woken = self._dispatch(now)
+            self._submitting = sc
+            try:
+                woken = self._dispatch(now)
+            finally:
+                self._submitting = None
             waiter = None
             if sc.status is Status.QUEUED:
                 waiter = sc.waiter = make_waiter()
@@ -291,7 +297,7 @@ class Scheduler:
                     break  # waits for calls in flight to settle; a finish dispatches again
                 t = math.inf
                 try:
-                    t = core.try_admit(sc, now, self.policy.rank(sc))
+                    t = core.try_admit(sc, now, self.policy.rank(sc), sc is self._submitting)
                     shortfall = None
                     if not t and sc.charges:
                         shortfall = self.ledger.reserve(sc.charges, str(sc.id))

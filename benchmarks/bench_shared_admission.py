@@ -147,11 +147,11 @@ def main(n: int) -> None:
             rows.append(("shared, " + ("127.0.0.1 TCP" if tcp else "Unix socket"), measure(k, n)))
             k.shutdown()
     base = rows[0][1]["call_p50_us"]
-    print(f"{'state':<24}{'admit p50':>11}{'admit p99':>11}{'call p50':>10}{'call p99':>10}{'× local':>9}")
+    print(f"{'state':<24}{'admit p50':>11}{'admit p99':>11}{'call p50':>10}{'call p99':>10}{'x local':>9}")
     for name, r in rows:
         print(
             f"{name:<24}{r['admit_p50_us']:>9.0f}µs{r['admit_p99_us']:>9.0f}µs"
-            f"{r['call_p50_us']:>8.0f}µs{r['call_p99_us']:>8.0f}µs{r['call_p50_us'] / base:>8.1f}×"
+            f"{r['call_p50_us']:>8.0f}µs{r['call_p99_us']:>8.0f}µs{r['call_p50_us'] / base:>8.1f}x"
         )
     worst = max(r["admit_p50_us"] for name, r in rows[1:])
     verdict = "met" if worst <= GOAL_ADMISSION_P50_US else "MISSED"

@@ -41,7 +41,19 @@ def _start(config: KernelConfig) -> Kernel:
     k = Kernel(config)
     for observer in plugins().observers(k):
         k.add_observer(observer)
+    k.access.add_rule(_plugin_rules)
     return k
+
+
+def _plugin_rules(syscall: Any) -> str | None:
+    """The ``aios_access_rule`` hooks of every plugin: the first refusal wins."""
+    from aios.adapters.plugins import plugins
+
+    hook = plugins().pm.hook.aios_access_rule
+    if not hook.get_hookimpls():
+        return None
+    reasons = [r for r in hook(syscall=syscall) if r]
+    return str(reasons[0]) if reasons else None
 
 
 def kernel() -> Kernel:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import itertools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -27,6 +28,25 @@ _current: contextvars.ContextVar[AgentIdentity | None] = contextvars.ContextVar(
     "aios_agent", default=None
 )
 _inside: contextvars.ContextVar[str | None] = contextvars.ContextVar("aios_inside", default=None)
+#: The id of the outermost ``agent(...)`` scope: a run, for the per-run caps.
+_scope_run: contextvars.ContextVar[str | None] = contextvars.ContextVar("aios_run", default=None)
+_run_ids = itertools.count(1)
+
+
+def current_run_scope() -> str | None:
+    """The outermost ``agent(...)`` scope this code runs in, as a run id (``None`` outside)."""
+    return _scope_run.get()
+
+
+def _enter_run() -> contextvars.Token[str | None] | None:
+    if _scope_run.get() is not None:
+        return None
+    return _scope_run.set(f"scope-{os.getpid()}-{next(_run_ids)}")
+
+
+def _exit_run(token: contextvars.Token[str | None] | None) -> None:
+    if token is not None:
+        _scope_run.reset(token)
 
 
 def process_agent_name() -> str:
@@ -56,13 +76,16 @@ class agent:
             raise TypeError(f"agent priority must be an int, got {priority!r}")
         self.identity = AgentIdentity(name.strip(), priority, group)
         self._tokens: list[contextvars.Token[AgentIdentity | None]] = []
+        self._runs: list[contextvars.Token[str | None] | None] = []
 
     def __enter__(self) -> AgentIdentity:
+        self._runs.append(_enter_run())
         self._tokens.append(_current.set(self.identity))
         return self.identity
 
     def __exit__(self, *exc: object) -> None:
         _current.reset(self._tokens.pop())
+        _exit_run(self._runs.pop())
 
     async def __aenter__(self) -> AgentIdentity:
         return self.__enter__()
@@ -76,21 +99,25 @@ class agent:
 
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                run = _enter_run()
                 token = _current.set(identity)
                 try:
                     return await fn(*args, **kwargs)
                 finally:
                     _current.reset(token)
+                    _exit_run(run)
 
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            run = _enter_run()
             token = _current.set(identity)
             try:
                 return fn(*args, **kwargs)
             finally:
                 _current.reset(token)
+                _exit_run(run)
 
         return wrapper  # type: ignore[return-value]
 

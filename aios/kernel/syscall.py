@@ -103,6 +103,7 @@ class Syscall:
             "output_tokens": self.output_tokens,
             "retries": self.retries,
             "error": self.error,
+            "cost_usd": self.extra.get("cost_usd"),
         }
 
     def __repr__(self) -> str:

@@ -32,7 +32,7 @@ def _check(opts: RunOptions) -> None:
                 aios.patch(*unknown)  # raises the standard message naming known and installed ones
             except UnknownFrameworkError as e:
                 raise _fail(str(e)) from None
-    overrides = {"policy": opts.policy, "max_concurrency": opts.max_concurrency}
+    overrides = {"policy": opts.policy, "max_concurrency": opts.max_concurrency, "approver": opts.approve}
     try:
         cfg = load_config(opts.config, overrides=overrides)
         make_policy(cfg.policy)
@@ -54,6 +54,12 @@ def run(
         None, "--frameworks", help="Comma-separated adapters to patch (default: every installed one)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary table at exit."),
+    approve: str | None = typer.Option(
+        None, "--approve", help="Who approves `confirm` tools: terminal, deny, allow or python:MOD:FUNC."
+    ),
+    audit: Path | None = typer.Option(
+        None, "--audit", help="Append one JSON line per access decision and finished call to this file."
+    ),
 ) -> None:
     """Run a Python program with every LLM and tool call going through the aios kernel.
 
@@ -67,7 +73,7 @@ def run(
         args.insert(0, script)  # with -m, everything after the module belongs to the program
         script = None
     names = tuple(n.strip() for n in (frameworks or "").split(",") if n.strip())
-    opts = RunOptions(policy, max_concurrency, report, config, names, quiet)
+    opts = RunOptions(policy, max_concurrency, report, config, names, quiet, approve, audit)
     _check(opts)
     exec_program(command(script, module, args), program_env(opts))
 

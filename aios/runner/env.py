@@ -14,3 +14,5 @@ FRAMEWORKS = "AIOS_RUN_FRAMEWORKS"
 ROOT = "AIOS_RUN_ROOT"
 #: Directory where subprocesses leave their reports for the root to merge.
 SPOOL = "AIOS_RUN_SPOOL"
+#: The id of this run, shared by every process it starts (per-run caps, the audit log).
+RUN_ID = "AIOS_RUN_ID"

@@ -10,9 +10,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from aios.config import KernelConfig
-from aios.errors import BudgetExceeded, KernelShutdown, SyscallCancelled, ToolTimeout
+from aios.errors import AdmissionError, KernelShutdown, SyscallCancelled, ToolTimeout
 from aios.kernel.access import AccessManager
 from aios.kernel.accounting import Accounting
+from aios.kernel.budgets import Metering
 from aios.kernel.clock import Clock, MonotonicClock
 from aios.kernel.context import AgentIdentity, current_agent, process_agent_name, syscall_scope
 from aios.kernel.failures import Failure, Usage, backoff_delay, classify_generic
@@ -50,10 +51,17 @@ class Kernel:
         )
         self.policy = make_policy(self.config.policy, options)
         self.accounting = Accounting(keep_syscalls=self.config.keep_syscalls)
-        self.access = AccessManager(self.config)
         self.router = Router(self.config)
+        #: Allowlists, plugin rules, approval, the audit log; and, as the metering, the budget
+        #: lines of every syscall (tokens, dollars, calls per agent and per run).
+        self.access = AccessManager(self.config)
+        self.metering: Metering = self.access
         self.scheduler = Scheduler(
-            self.policy, self.clock, on_final=self._on_final, arm_timer=self._arm_timer
+            self.policy,
+            self.clock,
+            on_final=self._on_final,
+            arm_timer=self._arm_timer,
+            measure=lambda sc, charge: self.metering.actual(sc, charge),
         )
         for spec in self.router.specs.values():
             self.scheduler.add_core(spec)
@@ -167,25 +175,13 @@ class Kernel:
     # -- admission ------------------------------------------------------------------------------
     def _check_access(self, sc: Syscall) -> None:
         self.access.admit(sc)
-        rules = self.config.agents.get(sc.agent)
-        if rules is None:
-            return
-        if rules.token_budget is not None and sc.kind is Kind.LLM:
-            with self.scheduler.lock:
-                tally = self.accounting.agents.get(sc.agent)
-                used = 0 if tally is None else tally.input_tokens + tally.output_tokens
-            if used >= rules.token_budget:
-                raise BudgetExceeded(
-                    f"agent {sc.agent!r} has used {used} tokens of its budget of "
-                    f"{rules.token_budget} (`agents.{sc.agent}.token_budget`); raise the budget "
-                    "to let it continue"
-                )
 
     def _first_submit(self, sc: Syscall) -> None:
         if sc.seq:
             return
         try:
             self._check_access(sc)
+            sc.charges = self.metering.charges(sc)
             for obs in self.observers:
                 hook = getattr(obs, "on_submit", None)
                 if hook is not None:
@@ -202,6 +198,9 @@ class Kernel:
         except KernelShutdown as exc:
             self._finish(sc, Status.CANCELLED, error=str(exc), ran=False)
             raise
+        except AdmissionError:
+            self._observe_final(sc)
+            raise
         if waiter is not None:
             try:
                 error = waiter.wait()  # type: ignore[attr-defined]
@@ -211,6 +210,8 @@ class Kernel:
                 )
                 raise
             if error is not None:
+                if isinstance(error, AdmissionError):
+                    self._observe_final(sc)
                 raise error
         self.scheduler.started(sc)
         self.access.admitted(sc)
@@ -225,6 +226,9 @@ class Kernel:
         except KernelShutdown as exc:
             self._finish(sc, Status.CANCELLED, error=str(exc), ran=False)
             raise
+        except AdmissionError:
+            self._observe_final(sc)
+            raise
         if waiter is not None:
             try:
                 await waiter.future  # type: ignore[attr-defined]
@@ -232,6 +236,9 @@ class Kernel:
                 self._finish(
                     sc, Status.CANCELLED, error="the waiting task was cancelled", ran=False
                 )
+                raise
+            except AdmissionError:
+                self._observe_final(sc)
                 raise
         self.scheduler.started(sc)
         self.access.admitted(sc)
@@ -250,13 +257,17 @@ class Kernel:
         if self.scheduler.finish(
             sc, status, error=error, ran=ran, usage_known=usage_known, wake_with=wake_with
         ):
-            for obs in self.observers:
-                hook = getattr(obs, "on_finish", None)
-                if hook is not None:
-                    try:
-                        hook(sc)
-                    except Exception:  # an observer's bug must not lose the caller's result
-                        pass
+            self._observe_final(sc)
+
+    def _observe_final(self, sc: Syscall) -> None:
+        """Tell the observers that ``sc`` ended (once: callers only pass what they ended)."""
+        for obs in self.observers:
+            hook = getattr(obs, "on_finish", None)
+            if hook is not None:
+                try:
+                    hook(sc)
+                except Exception:  # an observer's bug must not lose the caller's result
+                    pass
 
     # -- gated calls with retries ---------------------------------------------------------------
     def _retry(self, lease: Lease, exc: Exception, classify: Classifier) -> bool:
@@ -265,7 +276,7 @@ class Kernel:
         failure = classify(exc)
         if failure.headers:
             lease.observe(headers=failure.headers)
-            sc.extra["provider_synced"] = True
+            sc.provider_synced = True
         retry = self.config.retry
         if failure.retryable and sc.retries < retry.max_retries and not self.scheduler.closed:
             if failure.retry_after is not None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aios.kernel.cores import Core
+    from aios.kernel.ledger import Charge
     from aios.kernel.waiters import Waiter
 
 
@@ -75,7 +76,33 @@ class Syscall:
     seq: int = 0
     waiter: Waiter | None = None
     avoid_core: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: Budget lines this syscall reserves at each admission (see ``aios.kernel.ledger``).
+    charges: tuple[Charge, ...] = ()
+    #: Whether the current attempt holds its budget reservation.
+    budget_held: bool = False
+    #: Rate charges of the current attempt, by bucket: ``pending`` from admission until the
+    #: caller sends the call (``start``), then ``charged`` until the attempt ends.
+    pending_charges: dict[str, float] | None = None
+    charged: dict[str, float] | None = None
+    #: When the current attempt was admitted (its service time starts there).
+    attempt_started_at: float | None = None
+    #: Whether the attempt that ended last really ran (False: its slot came back unused).
+    attempt_ran: bool = True
+    #: Whether the provider reported this call's usage.
+    usage_known: bool = False
+    #: Set when a rejection's headers told us the provider's remaining counts.
+    provider_synced: bool = False
+    #: The shared state's lease on this attempt's slot (Redis backend), else ``None``.
+    lease_id: str | None = None
+    # -- access control (aios.kernel.access) --
+    #: The run the call belongs to (``aios run``, or the outermost ``aios.agent`` scope).
+    run: str | None = None
+    #: Prompt tokens the provider served from its cache, when an adapter reports them.
+    cached_input_tokens: int = 0
+    #: Dollars of the reported usage, set when the syscall ends (``None``: not an LLM call).
+    cost_usd: float | None = None
+    #: The access rules passed just before the tool's approval: admission does not repeat them.
+    access_checked: bool = False
 
     @property
     def turnaround_s(self) -> float | None:
@@ -103,7 +130,7 @@ class Syscall:
             "output_tokens": self.output_tokens,
             "retries": self.retries,
             "error": self.error,
-            "cost_usd": self.extra.get("cost_usd"),
+            "cost_usd": self.cost_usd,
         }
 
     def __repr__(self) -> str:

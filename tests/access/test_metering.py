@@ -76,7 +76,7 @@ def test_actuals_come_from_reported_usage() -> None:
     # Usage unknown: the provider may have billed the whole estimate.
     assert m.actual(sc, charges["agent:a:tokens"]) == 1500
     assert m.actual(sc, charges["global:usd"]) == charges["global:usd"].amount
-    sc.input_tokens, sc.output_tokens, sc.extra["usage_known"] = 800, 20, True
+    sc.input_tokens, sc.output_tokens, sc.usage_known = 800, 20, True
     assert m.actual(sc, charges["agent:a:tokens"]) == 820
     assert m.actual(sc, charges["global:usd"]) == pytest.approx((800 * 0.15 + 20 * 0.6) / 1e6)
     assert m.actual(sc, charges["agent:a:llm_calls"]) == 1
@@ -147,7 +147,7 @@ def test_cost_budget_with_a_ledger_under_100_concurrent_calls() -> None:
             assert short.charge.setting in ("cost_budget_usd", "max_llm_calls")
             return
         sc.input_tokens, sc.output_tokens = 1000 + i, rng.randint(0, 1100)
-        sc.extra["usage_known"] = True
+        sc.usage_known = True
         actual = [m.actual(sc, c) for c in charges]
         with lock:
             ran += 1

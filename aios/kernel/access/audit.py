@@ -45,7 +45,7 @@ class AuditLog:
             "event": event,
             "syscall": sc.id,
             "pid": os.getpid(),
-            "run": sc.extra.get("run"),
+            "run": sc.run,
             "kind": sc.kind.value,
             "agent": sc.agent,
             "group": sc.group,

@@ -58,9 +58,10 @@ class AccessManager:
 
     def admit(self, sc: Syscall) -> None:
         """Raise :class:`AccessDenied` (or another admission error) if ``sc`` may not run."""
-        if sc.extra.pop("access_checked", False):
+        if sc.access_checked:
+            sc.access_checked = False
             return  # checked just before its approval
-        sc.extra["run"] = self.run_for()
+        sc.run = self.run_for()
         try:
             self._check(sc)
         except AdmissionError as exc:
@@ -118,7 +119,7 @@ class AccessManager:
         """Every budget line ``sc`` must fit in, with its estimate (computed once, at first submit)."""
         cfg = self.config
         rules = cfg.agents.get(sc.agent)
-        run = sc.extra.get("run") or self.run_for()
+        run = sc.run or self.run_for()
         out: list[Charge] = []
         agent_key = f"agent:{sc.agent}"
         if sc.kind is Kind.LLM:
@@ -166,7 +167,7 @@ class AccessManager:
 
         Without reported usage the estimate stands: the provider may have billed all of it.
         """
-        known = bool(sc.extra.get("usage_known"))
+        known = sc.usage_known
         if charge.unit == "tokens":
             return float(sc.input_tokens + sc.output_tokens) if known else charge.amount
         if charge.unit == "USD":
@@ -178,7 +179,7 @@ class AccessManager:
         price = self.price(sc)
         if price is None:
             return 0.0
-        cached = float(sc.extra.get("cached_input_tokens", 0) or 0)
+        cached = float(sc.cached_input_tokens)
         return price.cost(sc.input_tokens, sc.output_tokens, cached)
 
     # -- approval -------------------------------------------------------------------------------
@@ -200,7 +201,7 @@ class AccessManager:
         if sc.tool is None or not self.needs_approval(sc.tool):
             return
         self.admit(sc)  # a tool the agent may not run at all is not put to a person
-        sc.extra["access_checked"] = True
+        sc.access_checked = True
         by, approver = self.approver()
         self._decided(
             sc, ask(approver, by, self._request(sc, arguments), self.config.approval_timeout), arguments
@@ -210,7 +211,7 @@ class AccessManager:
         if sc.tool is None or not self.needs_approval(sc.tool):
             return
         self.admit(sc)
-        sc.extra["access_checked"] = True
+        sc.access_checked = True
         by, approver = self.approver()
         decision = await aask(approver, by, self._request(sc, arguments), self.config.approval_timeout)
         self._decided(sc, decision, arguments)
@@ -235,7 +236,7 @@ class AccessManager:
     def finished(self, sc: Syscall) -> None:
         """A syscall reached its final status (called once, under the scheduler's lock)."""
         if sc.kind is Kind.LLM:
-            sc.extra["cost_usd"] = self.cost(sc)
+            sc.cost_usd = self.cost(sc)
         if self.audit is not None:
             self.audit.write(
                 "finished",
@@ -244,7 +245,7 @@ class AccessManager:
                 error=sc.error,
                 input_tokens=sc.input_tokens,
                 output_tokens=sc.output_tokens,
-                cost_usd=sc.extra.get("cost_usd"),
+                cost_usd=sc.cost_usd,
                 retries=sc.retries,
             )
 

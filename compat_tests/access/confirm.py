@@ -21,9 +21,7 @@ class Outcome:
     answers: list[str]
 
 
-def run_confirm(
-    sim: SimLike, program: Path, approver: str, runs: int = 1, config: Path = CONFIG
-) -> Outcome:
+def run_confirm(sim: SimLike, program: Path, approver: str, runs: int = 1, config: Path = CONFIG) -> Outcome:
     run = run_program(
         sim,
         [str(program), str(runs)],

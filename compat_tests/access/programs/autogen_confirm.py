@@ -19,13 +19,15 @@ async def delete_file(path: str) -> str:
 
 async def main() -> None:
     client = OpenAIChatCompletionClient(
-        model="gpt-4o-mini-2024-07-18", base_url=os.environ["OPENAI_BASE_URL"],
+        model="gpt-4o-mini-2024-07-18",
+        base_url=os.environ["OPENAI_BASE_URL"],
         api_key=os.environ["OPENAI_API_KEY"],
     )
     try:
         for i in range(int(sys.argv[1]) if len(sys.argv) > 1 else 1):
-            agent = AssistantAgent("janitor", model_client=client, tools=[delete_file],
-                                   reflect_on_tool_use=True)
+            agent = AssistantAgent(
+                "janitor", model_client=client, tools=[delete_file], reflect_on_tool_use=True
+            )
             result = await agent.run(task=f"Delete the file /tmp/f{i}.")
             events = [m for m in result.messages if isinstance(m, ToolCallExecutionEvent)]
             print(f"run {i} tool: {events[-1].content[0].content} error={events[-1].content[0].is_error}")

@@ -15,8 +15,13 @@ def delete_file(path: str) -> str:
     return f"deleted {path}"
 
 
-janitor = Agent(role="Janitor", goal="Delete files when asked", backstory="Careful.", llm="gpt-4o-mini",
-                tools=[delete_file])
+janitor = Agent(
+    role="Janitor",
+    goal="Delete files when asked",
+    backstory="Careful.",
+    llm="gpt-4o-mini",
+    tools=[delete_file],
+)
 for i in range(int(sys.argv[1]) if len(sys.argv) > 1 else 1):
     task = Task(description=f"Delete the file /tmp/f{i}.", expected_output="what happened", agent=janitor)
     result = Crew(name="cleanup", agents=[janitor], tasks=[task]).kickoff()

@@ -14,8 +14,9 @@ def delete_file(path: str) -> str:
     return f"deleted {path}"
 
 
-janitor = Agent(name="janitor", instructions="Do as asked with the tools.", tools=[delete_file],
-                model="gpt-4o-mini")
+janitor = Agent(
+    name="janitor", instructions="Do as asked with the tools.", tools=[delete_file], model="gpt-4o-mini"
+)
 for i in range(int(sys.argv[1]) if len(sys.argv) > 1 else 1):
     result = Runner.run_sync(janitor, f"Delete the file /tmp/f{i}.")
     outputs = [item.output for item in result.new_items if item.type == "tool_call_output_item"]

@@ -41,19 +41,16 @@ def _start(config: KernelConfig) -> Kernel:
     k = Kernel(config)
     for observer in plugins().observers(k):
         k.add_observer(observer)
-    k.access.add_rule(_plugin_rules)
+    rules = plugins().pm.hook.aios_access_rule
+    if rules.get_hookimpls():  # no per-call cost for the usual case of no rule plugins
+        k.access.add_rule(lambda sc: _first_refusal(rules(syscall=sc)))
     return k
 
 
-def _plugin_rules(syscall: Any) -> str | None:
-    """The ``aios_access_rule`` hooks of every plugin: the first refusal wins."""
-    from aios.adapters.plugins import plugins
-
-    hook = plugins().pm.hook.aios_access_rule
-    if not hook.get_hookimpls():
-        return None
-    reasons = [r for r in hook(syscall=syscall) if r]
-    return str(reasons[0]) if reasons else None
+def _first_refusal(reasons: list[str | None]) -> str | None:
+    """Of the ``aios_access_rule`` answers of every plugin, the first refusal."""
+    found = [r for r in reasons if r]
+    return str(found[0]) if found else None
 
 
 def kernel() -> Kernel:

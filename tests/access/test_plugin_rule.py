@@ -21,7 +21,11 @@ class NoDeletesForInterns:
     @hookimpl
     def aios_access_rule(self, syscall: Syscall) -> str | None:
         self.seen.append((syscall.kind.value, syscall.tool or syscall.model))
-        if syscall.kind is Kind.TOOL and syscall.agent == "intern" and (syscall.tool or "").startswith("delete"):
+        if (
+            syscall.kind is Kind.TOOL
+            and syscall.agent == "intern"
+            and (syscall.tool or "").startswith("delete")
+        ):
             return "interns may not delete (rule of the plugin no-intern-deletes)"
         return None
 
@@ -41,7 +45,9 @@ def rule() -> Iterator[NoDeletesForInterns]:
 def test_a_plugin_rule_refuses_at_admission(rule: NoDeletesForInterns) -> None:
     k = aios.boot()
     ran: list[Any] = []
-    with pytest.raises(AccessDenied, match=r"^interns may not delete \(rule of the plugin no-intern-deletes\)$"):
+    with pytest.raises(
+        AccessDenied, match=r"^interns may not delete \(rule of the plugin no-intern-deletes\)$"
+    ):
         k.run_tool("delete_db", lambda: ran.append(1), agent="intern")
     assert k.run_tool("delete_db", lambda: "ok", agent="admin") == "ok"
     assert ran == []

@@ -38,7 +38,9 @@ class AccessManager:
         self.prices = PriceTable(
             {g: Price(p.input, p.output, p.cached_input) for g, p in config.prices.items()}
         )
-        self.run_id = os.environ.get(RUN_ID_ENV) or f"kernel-{uuid.uuid4().hex[:12]}"
+        shared_run = os.environ.get(RUN_ID_ENV)
+        self.run_id = shared_run or f"kernel-{uuid.uuid4().hex[:12]}"
+        self._scoped_runs = shared_run is None
         self.rules: list[Rule] = []
         self.audit = (
             AuditLog(config.audit_log, arguments=config.audit_arguments) if config.audit_log else None
@@ -46,11 +48,18 @@ class AccessManager:
         self._approver: tuple[str, Approver] | None = None
         self._approver_lock = threading.Lock()
         self._confirm = [g for g, t in config.tools.items() if t.confirm]
-        if config.approver is not None and config.approver.startswith("python:"):
-            self.approver()  # a wrong module or function name is a boot error, not a refusal
         self._cost_limited = config.cost_budget_usd is not None or any(
             a.cost_budget_usd is not None for a in config.agents.values()
         )
+        self._has_lines = (
+            self._cost_limited
+            or bool(config.max_llm_calls or config.max_tool_calls)
+            or any(a.token_budget or a.max_llm_calls or a.max_tool_calls for a in config.agents.values())
+        )
+        # Only per-run caps and the audit log need to know a call's run.
+        self._track_runs = bool(config.max_llm_calls or config.max_tool_calls or self.audit is not None)
+        if config.approver is not None and config.approver.startswith("python:"):
+            self.approver()  # a wrong module or function name is a boot error, not a refusal
 
     # -- admission: the one entry point ---------------------------------------------------------
     def add_rule(self, rule: Rule) -> None:
@@ -61,7 +70,8 @@ class AccessManager:
         if sc.access_checked:
             sc.access_checked = False
             return  # checked just before its approval
-        sc.run = self.run_for()
+        if self._track_runs:
+            sc.run = self.run_for()
         try:
             self._check(sc)
         except AdmissionError as exc:
@@ -71,7 +81,7 @@ class AccessManager:
 
     def run_for(self) -> str:
         """The run the calling code belongs to: ``aios run``, else its outermost agent scope."""
-        if RUN_ID_ENV in os.environ:
+        if not self._scoped_runs:
             return self.run_id
         return current_run_scope() or self.run_id
 
@@ -117,6 +127,8 @@ class AccessManager:
     # -- metering: the budget lines a syscall reserves -------------------------------------------
     def charges(self, sc: Syscall) -> tuple[Charge, ...]:
         """Every budget line ``sc`` must fit in, with its estimate (computed once, at first submit)."""
+        if not self._has_lines:
+            return ()
         cfg = self.config
         rules = cfg.agents.get(sc.agent)
         run = sc.run or self.run_for()
@@ -184,7 +196,7 @@ class AccessManager:
 
     # -- approval -------------------------------------------------------------------------------
     def needs_approval(self, tool: str) -> bool:
-        return any(fnmatch.fnmatchcase(tool, g) for g in self._confirm)
+        return bool(self._confirm) and any(fnmatch.fnmatchcase(tool, g) for g in self._confirm)
 
     def approver(self) -> tuple[str, Approver]:
         with self._approver_lock:
@@ -236,7 +248,7 @@ class AccessManager:
     def finished(self, sc: Syscall) -> None:
         """A syscall reached its final status (called once, under the scheduler's lock)."""
         if sc.kind is Kind.LLM:
-            sc.cost_usd = self.cost(sc)
+            sc.cost_usd = self.cost(sc) if sc.input_tokens or sc.output_tokens else 0.0
         if self.audit is not None:
             self.audit.write(
                 "finished",

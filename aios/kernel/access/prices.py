@@ -20,6 +20,8 @@ class Price:
 
     def cost(self, input_tokens: float, output_tokens: float, cached_tokens: float = 0.0) -> float:
         """Dollars for a call; ``cached_tokens`` are the part of ``input_tokens`` served cached."""
+        if not cached_tokens:
+            return (input_tokens * self.input + output_tokens * self.output) / 1e6
         cached = min(max(cached_tokens, 0.0), input_tokens)
         cached_rate = self.input if self.cached_input is None else self.cached_input
         return (

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from aios.config import KernelConfig
-from aios.errors import AccessDenied, ToolRefused
+from aios.errors import AccessDenied, BudgetExceeded, ToolRefused
 from aios.kernel.access.audit import AuditLog
 from aios.kernel.access.redact import Scrubber, redact_argv
 from aios.kernel.kernel import Kernel
@@ -182,3 +182,18 @@ def test_audit_file_is_created_private(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "x.jsonl").stat().st_mode) == 0o600
+
+
+def test_budget_refusals_are_audited_as_denials(tmp_path: Path) -> None:
+    path = tmp_path / "caps.jsonl"
+    k = Kernel(KernelConfig.model_validate({"audit_log": str(path), "max_llm_calls": 1}))
+    try:
+        k.call(k.llm_syscall(api="openai.chat", model="gpt-4o-mini", agent="a"), lambda lease: "ok")
+        with pytest.raises(BudgetExceeded, match="max_llm_calls"):
+            k.call(k.llm_syscall(api="openai.chat", model="gpt-4o-mini", agent="a"), lambda lease: "no")
+    finally:
+        k.shutdown()
+    events = [(r["event"], r.get("status")) for r in lines(path)]
+    assert events == [("admitted", None), ("finished", "done"), ("denied", None), ("finished", "failed")]
+    denied = lines(path)[2]
+    assert "`max_llm_calls`" in denied["reason"] and denied["run"] and denied["model"] == "gpt-4o-mini"

@@ -250,6 +250,9 @@ class AccessManager:
         if sc.kind is Kind.LLM:
             sc.cost_usd = self.cost(sc) if sc.input_tokens or sc.output_tokens else 0.0
         if self.audit is not None:
+            if sc.started_at is None and (sc.error or "").startswith("BudgetExceeded"):
+                # Refused by the scheduler's budget check rather than by a rule in ``admit``.
+                self.audit.write("denied", sc, reason=sc.error)
             self.audit.write(
                 "finished",
                 sc,

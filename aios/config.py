@@ -138,6 +138,15 @@ class KernelConfig(_Strict):
     #: Adapters to leave unpatched (also ``AIOS_DISABLE_ADAPTERS=a,b``).
     disable_adapters: list[str] = Field(default_factory=list)
     mode: Literal["gate"] = "gate"
+    #: Share admission state (slots, rate buckets, cool-downs, budgets, waiting order) with every
+    #: process using the same Redis/Valkey URL and prefix (``redis://``, ``rediss://``, ``unix://``).
+    redis_url: str | None = None
+    redis_prefix: str = Field(default="aios", min_length=1)
+    #: When the shared state becomes unreachable mid-run: fall back to per-process limits
+    #: (``local``, with one warning) or fail the calls that need it (``fail``).
+    redis_unavailable: Literal["local", "fail"] = "local"
+    #: Seconds a crashed process keeps its slots and reservations (renewed every third of it).
+    lease_ttl_s: float = Field(default=6.0, gt=0.5, le=60)
     # -- access control (see aios/kernel/access) --
     #: Who approves ``confirm`` tools: ``terminal``, ``deny``, ``allow`` or
     #: ``python:module:function``; ``None``: ``terminal`` when interactive, else ``deny``.

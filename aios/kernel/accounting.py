@@ -43,7 +43,7 @@ class Tally:
             self.tool_calls += 1
         self.input_tokens += sc.input_tokens
         self.output_tokens += sc.output_tokens
-        self.cost_usd += (sc.cost_usd or 0.0)
+        self.cost_usd += sc.cost_usd or 0.0
         self.retries += sc.retries
         if sc.status is Status.FAILED:
             self.errors += 1

@@ -402,12 +402,18 @@ class Kernel:
         except Exception as exc:
             self._refused(sc, exc)
             raise
+        except BaseException:
+            self._finish(sc, Status.CANCELLED, error="interrupted while waiting for approval", ran=False)
+            raise
 
     async def aapprove(self, sc: Syscall, arguments: Any = None) -> None:
         try:
             await self.access.aapprove(sc, arguments)
         except Exception as exc:
             self._refused(sc, exc)
+            raise
+        except BaseException:
+            self._finish(sc, Status.CANCELLED, error="cancelled while waiting for approval", ran=False)
             raise
 
     def _refused(self, sc: Syscall, exc: BaseException) -> None:

@@ -154,3 +154,15 @@ def test_arguments_are_pretty_and_truncated() -> None:
     assert len(long) < 2100 and long.endswith("… (truncated)")
     many = format_arguments({f"k{i}": i for i in range(100)})
     assert many.count("\n") <= 41
+
+
+async def test_a_task_cancelled_while_waiting_for_approval_ends_cancelled(make_kernel: Any) -> None:
+    k = make_kernel(approver=f"{APPROVERS}:ahangs", approval_timeout=30)
+    tool = Counter()
+    task = asyncio.ensure_future(k.arun_tool("delete_file", lambda: tool.async_("/x"), agent="a"))
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert tool.calls == []
+    assert [r["status"] for r in k.report()["syscalls"]] == ["cancelled"]

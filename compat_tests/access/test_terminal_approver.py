@@ -16,7 +16,7 @@ pytest.importorskip("langchain_core")
 
 from compat_tests.harness import program_env
 
-PROGRAM = Path(__file__).parent / "programs" / "terminal_two_agents.py"
+PROGRAMS = Path(__file__).parent / "programs"
 CONFIG = Path(__file__).parent / "programs" / "aios.toml"
 PROMPT = re.compile(r"aios: allow 'delete_file'\? \[y/N\] ")
 
@@ -77,21 +77,11 @@ class Terminal:
         os.close(self.master)
 
 
-def test_two_agents_are_asked_one_at_a_time() -> None:
-    term = Terminal(
-        [
-            sys.executable,
-            "-m",
-            "aios",
-            "run",
-            "--quiet",
-            "--approve",
-            "terminal",
-            "--config",
-            str(CONFIG),
-            str(PROGRAM),
-        ]
-    )
+@pytest.mark.parametrize("program", ["terminal_two_agents.py", "terminal_two_processes.py"])
+def test_two_agents_are_asked_one_at_a_time(program: str) -> None:
+    """Two threads of one program, or a program and its subprocess, ask at the same moment."""
+    aios_run = [sys.executable, "-m", "aios", "run", "--quiet", "--approve", "terminal"]
+    term = Terminal([*aios_run, "--config", str(CONFIG), str(PROGRAMS / program)])
     try:
         first = term.read_until(PROMPT, 0)
         block = term.seen[: first.end()]
@@ -115,4 +105,7 @@ def test_two_agents_are_asked_one_at_a_time() -> None:
         term.close()
     assert f"{who}: deleted /tmp/{who}.txt" in out
     assert f"{other}: Tool call refused by aios: the user refused it at the terminal" in out
-    assert f"ran=['/tmp/{who}.txt']" in out
+    if program == "terminal_two_agents.py":
+        assert f"ran=['/tmp/{who}.txt']" in out
+    else:
+        assert f"ran[{who}]=['/tmp/{who}.txt']" in out and f"ran[{other}]=[]" in out

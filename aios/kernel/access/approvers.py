@@ -9,13 +9,16 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib
 import inspect
 import json
 import os
 import select
 import sys
+import tempfile
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TextIO, Union
@@ -84,7 +87,8 @@ def format_arguments(arguments: Any, *, max_chars: int = 2000, max_lines: int = 
 
 
 class TerminalApprover:
-    """Asks at the terminal. One prompt at a time, whichever agent or thread asks."""
+    """Asks at the terminal. One prompt at a time, whichever agent, thread or process asks: the
+    processes of one program share its terminal, so they also take turns (a lock file per TTY)."""
 
     name = "terminal"
 
@@ -99,7 +103,10 @@ class TerminalApprover:
         # Prompts of concurrent agents queue here; the time spent queued counts against the timeout.
         if not self._lock.acquire(timeout=self.timeout):
             return Decision(False, f"no answer within {self.timeout:g}s (`approval_timeout`)", "terminal")
+        turn = _TerminalTurn(self._in)
         try:
+            if not turn.take(deadline):
+                return Decision(False, f"no answer within {self.timeout:g}s (`approval_timeout`)", "terminal")
             who = f"agent {request.agent!r}" + (f" (group {request.group!r})" if request.group else "")
             args = format_arguments(request.arguments)
             self._out.write(
@@ -110,6 +117,7 @@ class TerminalApprover:
             self._out.flush()
             answer = self._read_line(deadline)
         finally:
+            turn.give_back()
             self._lock.release()
         if answer is None:
             self._out.write("\naios: no answer, refused\n")
@@ -137,9 +145,49 @@ class TerminalApprover:
         return buf.split(b"\n", 1)[0].decode(errors="replace")
 
 
-def _now() -> float:
-    import time
+class _TerminalTurn:
+    """An exclusive lock on a lock file named after the terminal, held while one prompt is shown.
 
+    Not the terminal itself: processes started by the program inherit its open terminal, and a
+    lock on a shared open file would not keep them apart.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._fd: int | None = None
+        self._path: str | None = None
+        try:
+            import fcntl  # noqa: F401 - POSIX only; elsewhere the threads' lock is all there is
+
+            name = os.ttyname(stream.fileno())
+        except (ImportError, OSError, ValueError, AttributeError):
+            return
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        self._path = os.path.join(tempfile.gettempdir(), f"aios-approval-{os.getuid()}-{digest}.lock")
+
+    def take(self, deadline: float) -> bool:
+        if self._path is None:
+            return True
+        import fcntl
+
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._fd = fd
+                return True
+            except BlockingIOError:
+                if _now() >= deadline:
+                    os.close(fd)
+                    return False
+                time.sleep(0.05)
+
+    def give_back(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None
+
+
+def _now() -> float:
     return time.monotonic()
 
 

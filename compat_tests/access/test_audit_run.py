@@ -40,6 +40,9 @@ def test_every_syscall_is_audited_once_without_secrets(sim: SimServer, tmp_path:
     assert len({r["run"] for r in records}) == 1  # one `aios run`, one run id
     assert KEY not in audit.read_text(encoding="utf-8")
     assert stat.S_IMODE(audit.stat().st_mode) == 0o600
+    # The report prices each agent's calls (gpt-4o-mini, from the shipped table).
+    costs = {name: a["cost_usd"] for name, a in run.report["agents"].items() if name.startswith("guide_")}
+    assert len(costs) == 4 and all(c > 0 for c in costs.values()), costs
     report_text = json.dumps(run.report)
     assert KEY not in report_text
     assert run.report["processes"][0]["argv"][-2:] == ["--api-key", "***"]

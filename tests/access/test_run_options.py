@@ -24,3 +24,14 @@ def test_options_reach_the_program_environment(tmp_path: Path) -> None:
     assert env["AIOS_AUDIT_LOG"] == str((tmp_path / "a.jsonl").resolve())
     assert env["AIOS_RUN_ID"] and env["AIOS_RUN_ID"] != program_env(RunOptions(), base={})["AIOS_RUN_ID"]
     assert "AIOS_APPROVER" not in program_env(RunOptions(), base={})
+
+
+def test_summary_shows_cost_per_agent() -> None:
+    from rich.console import Console
+
+    from aios.runner.summary import print_summary
+
+    console = Console(width=160, record=True)
+    print_summary({"policy": "fifo", "agents": {"planner": {"llm_calls": 2, "cost_usd": 0.0123}}}, console)
+    text = console.export_text()
+    assert "cost" in text and "$0.0123" in text

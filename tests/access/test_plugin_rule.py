@@ -54,3 +54,25 @@ def test_a_plugin_rule_refuses_at_admission(rule: NoDeletesForInterns) -> None:
     assert rule.seen == [("tool", "delete_db"), ("tool", "delete_db")]  # once per syscall
     failed = [r for r in k.report()["syscalls"] if r["status"] == "failed"]
     assert len(failed) == 1 and "interns may not delete" in failed[0]["error"]
+
+
+class BrokenRule:
+    @hookimpl
+    def aios_access_rule(self, syscall: Syscall) -> str | None:
+        raise KeyError("policy service unreachable")
+
+
+def test_a_failing_rule_refuses_with_its_error() -> None:
+    plugin = BrokenRule()
+    plugins().register(plugin, name="broken-rule")
+    aios.shutdown()
+    try:
+        k = aios.boot()
+        with pytest.raises(
+            AccessDenied, match=r"an access rule failed: KeyError: 'policy service unreachable'"
+        ):
+            k.run_tool("search", lambda: "never", agent="a")
+        assert [r["status"] for r in k.report()["syscalls"]] == ["failed"]
+    finally:
+        aios.shutdown()
+        plugins().pm.unregister(plugin)

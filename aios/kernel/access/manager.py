@@ -101,7 +101,10 @@ class AccessManager:
                         f"`agents.{sc.agent}.allowed_tools` {rules.allowed_tools!r}"
                     )
         for rule in self.rules:
-            reason = rule(sc)
+            try:
+                reason = rule(sc)
+            except Exception as exc:  # a broken rule refuses rather than lets everything through
+                raise AccessDenied(f"an access rule failed: {type(exc).__name__}: {exc}") from exc
             if reason:
                 raise AccessDenied(reason)
         if sc.kind is Kind.LLM and self._cost_limited and self.price(sc) is None:

@@ -4,7 +4,7 @@ import aios
 aios.patch()                      # every installed framework goes through the kernel
 with aios.agent("planner"):
     ...                           # calls in here are attributed to "planner"
-print(aios.kernel().report())
+print(aios.get_kernel().report())
 """
 
 from aios._version import __version__
@@ -26,7 +26,7 @@ from aios.errors import (
 )
 from aios.kernel.access import ApprovalRequest, Decision
 from aios.kernel.context import agent
-from aios.runtime import boot, kernel, shutdown
+from aios.runtime import boot, get_kernel, shutdown
 
 __all__ = [
     "AccessDenied",
@@ -47,7 +47,7 @@ __all__ = [
     "__version__",
     "agent",
     "boot",
-    "kernel",
+    "get_kernel",
     "load_config",
     "patch",
     "patched",

@@ -45,6 +45,7 @@ from aios.kernel.context import (
     inside_llm_call,
     inside_syscall,
     syscall_scope,
+    tool_call,
 )
 from aios.kernel.failures import Usage
 from aios.kernel.lease import Lease
@@ -413,9 +414,10 @@ def _tool_run(
             return wrapped(*args, **kwargs)
 
     try:
-        return kernel().run_tool(
-            str(instance.name), run, framework=FRAMEWORK, agent=ident, arguments=_tool_input(args, kwargs)
-        )
+        with tool_call(kwargs.get("tool_call_id")):
+            return kernel().run_tool(
+                str(instance.name), run, framework=FRAMEWORK, agent=ident, arguments=_tool_input(args, kwargs)
+            )
     except ToolRefused as exc:
         return _refusal(instance, kwargs, exc)
 
@@ -436,9 +438,10 @@ async def _tool_arun(
             return await wrapped(*args, **kwargs)
 
     try:
-        return await kernel().arun_tool(
-            str(instance.name), run, framework=FRAMEWORK, agent=ident, arguments=_tool_input(args, kwargs)
-        )
+        with tool_call(kwargs.get("tool_call_id")):
+            return await kernel().arun_tool(
+                str(instance.name), run, framework=FRAMEWORK, agent=ident, arguments=_tool_input(args, kwargs)
+            )
     except ToolRefused as exc:
         return _refusal(instance, kwargs, exc)
 

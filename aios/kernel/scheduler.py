@@ -50,8 +50,11 @@ class Scheduler:
         ledger: Ledger | None = None,
         measure: Measure = estimate_stands,
         make_core: MakeCore | None = None,
+        immediate: bool = False,
     ) -> None:
         self.policy = policy
+        #: Observe mode: every submitted syscall runs at once, whatever its core's state.
+        self.immediate = immediate
         self.clock = clock
         self.ledger: Ledger = ledger if ledger is not None else LocalLedger()
         self._measure = measure
@@ -64,6 +67,8 @@ class Scheduler:
         self._arm_timer = arm_timer
         self._armed_at = math.inf
         self._closed = False
+        #: The syscall whose own caller is submitting it: admitted now, it is sent at once.
+        self._submitting: Syscall | None = None
 
     # -- cores ---------------------------------------------------------------------------------
     def add_core(self, spec: CoreSpec) -> AdmissionCore:
@@ -97,8 +102,16 @@ class Scheduler:
                 sc.seq = next(self._seq)
             sc.status = Status.QUEUED
             sc.queued_at = now
+            if self.immediate:  # on no core's books: nothing to wait for, nothing to give back
+                self._admit(sc, None, now)
+                self.policy.on_dispatch(sc, now)
+                return None
             self.policy.push(sc)
-            woken = self._dispatch(now)
+            self._submitting = sc
+            try:
+                woken = self._dispatch(now)
+            finally:
+                self._submitting = None
             waiter = None
             if sc.status is Status.QUEUED:
                 waiter = sc.waiter = make_waiter()
@@ -221,15 +234,18 @@ class Scheduler:
         if wake_at < self._armed_at and wake_at < math.inf and self._arm_timer is not None:
             self._armed_at = wake_at
             self._arm_timer(wake_at)
-        self._withdraw_idle()
+        self._withdraw_idle(now)
         return woken
 
-    def _withdraw_idle(self) -> None:
-        """Leave the shared waiting order of every core this process no longer waits on."""
+    def _withdraw_idle(self, now: float) -> None:
+        """Leave the shared waiting order of every core this process no longer waits on (a
+        call backing off before its retry holds no place either: it is not trying)."""
         registered = [c for c in self.cores.values() if c.waiting]
         if not registered:
             return
-        wanted = {name for sc in self.policy.ordered() for name in sc.candidates}
+        wanted = {
+            name for sc in self.policy.ordered() if sc.not_before <= now for name in sc.candidates
+        }
         for core in registered:
             if core.name not in wanted:
                 core.withdraw()
@@ -255,6 +271,8 @@ class Scheduler:
                 any_open = True
         if not any_open:
             return None, wake_at, refused
+        for core in self.cores.values():
+            core.begin_scan()
         budget_blocked: set[str] = set()  # budget keys found full this pass
         for sc in self.policy.ordered():
             if sc.not_before > now:
@@ -279,7 +297,7 @@ class Scheduler:
                     break  # waits for calls in flight to settle; a finish dispatches again
                 t = math.inf
                 try:
-                    t = core.try_admit(sc, now, self.policy.rank(sc))
+                    t = core.try_admit(sc, now, self.policy.rank(sc), sc is self._submitting)
                     shortfall = None
                     if not t and sc.charges:
                         shortfall = self.ledger.reserve(sc.charges, str(sc.id))
@@ -315,11 +333,11 @@ class Scheduler:
         # After a failure on one core, try the others first, that one last.
         return [c for c in sc.candidates if c != sc.avoid_core] + [sc.avoid_core]
 
-    def _admit(self, sc: Syscall, core: AdmissionCore, now: float) -> None:
+    def _admit(self, sc: Syscall, core: AdmissionCore | None, now: float) -> None:
         """Mark ``sc`` running on ``core`` (whose slot ``try_admit`` already reserved)."""
         sc.status = Status.RUNNING
         sc.core = core
-        sc.core_name = core.name
+        sc.core_name = core.name if core is not None else sc.candidates[0]
         sc.waited_s += now - sc.queued_at
         if sc.started_at is None:
             sc.started_at = now

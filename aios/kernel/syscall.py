@@ -16,8 +16,6 @@ if TYPE_CHECKING:
 class Kind(StrEnum):
     LLM = "llm"
     TOOL = "tool"
-    MEMORY = "memory"
-    STORAGE = "storage"
 
 
 class Status(StrEnum):
@@ -94,13 +92,17 @@ class Syscall:
     provider_synced: bool = False
     #: The shared state's lease on this attempt's slot (Redis backend), else ``None``.
     lease_id: str | None = None
+    #: Why each retry happened (``rate_limit``, ``overloaded``, ``connection``, ...).
+    retry_reasons: list[str] = field(default_factory=list)
+    #: The model the provider says answered (may differ from the requested ``model``).
+    response_model: str | None = None
+    #: What the call cost, when the model's prices are known.
+    cost_usd: float | None = None
     # -- access control (aios.kernel.access) --
     #: The run the call belongs to (``aios run``, or the outermost ``aios.agent`` scope).
     run: str | None = None
     #: Prompt tokens the provider served from its cache, when an adapter reports them.
     cached_input_tokens: int = 0
-    #: Dollars of the reported usage, set when the syscall ends (``None``: not an LLM call).
-    cost_usd: float | None = None
     #: The access rules passed just before the tool's approval: admission does not repeat them.
     access_checked: bool = False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -78,4 +79,6 @@ def exec_program(argv: list[str], environ: dict[str, str]) -> NoReturn:
         code = subprocess.call(argv, env=environ)
     except KeyboardInterrupt:
         code = 130
+    if environ.get(env.SPOOL):  # the program merged it unless it crashed: never leave it behind
+        shutil.rmtree(environ[env.SPOOL], ignore_errors=True)
     raise SystemExit(code)

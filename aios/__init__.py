@@ -20,9 +20,11 @@ from aios.errors import (
     KernelError,
     KernelShutdown,
     SyscallCancelled,
+    ToolRefused,
     ToolTimeout,
     UnknownFrameworkError,
 )
+from aios.kernel.access import ApprovalRequest, Decision
 from aios.kernel.context import agent
 from aios.runtime import boot, get_kernel, shutdown
 
@@ -31,12 +33,15 @@ __all__ = [
     "AdapterError",
     "AdmissionError",
     "AiosError",
+    "ApprovalRequest",
     "BudgetExceeded",
     "ConfigError",
+    "Decision",
     "KernelConfig",
     "KernelError",
     "KernelShutdown",
     "SyscallCancelled",
+    "ToolRefused",
     "ToolTimeout",
     "UnknownFrameworkError",
     "__version__",

@@ -86,6 +86,17 @@ class RouteConfig(_Strict):
 class ToolConfig(_Strict):
     concurrency: PositiveInt | None = None
     timeout: float | None = Field(default=None, gt=0)
+    #: Ask the approver before each call of this tool (``[tools."delete_*"] confirm = true``).
+    confirm: bool = False
+
+
+class PriceConfig(_Strict):
+    """USD per million tokens of the models a ``[prices."<glob>"]`` entry matches."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    #: Prompt tokens served from the provider's cache; ``None``: priced as ``input``.
+    cached_input: float | None = Field(default=None, ge=0)
 
 
 class AgentConfig(_Strict):
@@ -97,6 +108,11 @@ class AgentConfig(_Strict):
     allowed_tools: list[str] | None = None
     #: Total tokens (input + output) this agent may use; ``None`` is unlimited.
     token_budget: PositiveInt | None = None
+    #: Dollars this agent may spend (priced by the ``prices`` table); ``None`` is unlimited.
+    cost_budget_usd: float | None = Field(default=None, gt=0)
+    #: LLM and tool calls this agent may make in one run; ``None`` is unlimited.
+    max_llm_calls: PositiveInt | None = None
+    max_tool_calls: PositiveInt | None = None
 
 
 class RetryConfig(_Strict):
@@ -147,6 +163,33 @@ class KernelConfig(_Strict):
     #: Export OpenTelemetry GenAI spans and metrics (also ``AIOS_OTEL=1``, ``aios run --otel``);
     #: needs the ``aios-kernel[otel]`` extra and reads the standard ``OTEL_*`` variables.
     otel: bool = False
+    # -- access control (see aios/kernel/access) --
+    #: Who approves ``confirm`` tools: ``terminal``, ``deny``, ``allow`` or
+    #: ``python:module:function``; ``None``: ``terminal`` when interactive, else ``deny``.
+    approver: str | None = None
+    #: Seconds an approver may take; no answer in time is a refusal.
+    approval_timeout: float = Field(default=300.0, gt=0)
+    #: Dollars all agents together may spend; ``None`` is unlimited.
+    cost_budget_usd: float | None = Field(default=None, gt=0)
+    #: LLM and tool calls one run (one ``aios run``, one ``aios.agent`` scope) may make.
+    max_llm_calls: PositiveInt | None = None
+    max_tool_calls: PositiveInt | None = None
+    #: Prices by model glob, over the shipped table (``[prices."gpt-4o*"] input = 2.5 ...``).
+    prices: dict[str, PriceConfig] = Field(default_factory=dict)
+    #: A JSON-lines file that receives one line per access decision and per finished syscall.
+    audit_log: str | None = None
+    #: Also write tool arguments into the audit log (they may hold personal data).
+    audit_arguments: bool = False
+
+    @field_validator("approver")
+    @classmethod
+    def _known_approver(cls, v: str | None) -> str | None:
+        if v is None or v in ("terminal", "deny", "allow"):
+            return v
+        parts = v.split(":")
+        if len(parts) == 3 and parts[0] == "python" and parts[1] and parts[2]:
+            return v
+        raise ValueError("must be terminal, deny, allow or python:module:function")
 
     @model_validator(mode="after")
     def _cross_check(self) -> KernelConfig:

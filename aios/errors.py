@@ -9,7 +9,8 @@
     │   │                       `redis_unavailable = "fail"`
     │   └── AdmissionError     a syscall can never be admitted as configured
     │       ├── AccessDenied       an access rule forbids this agent the model or tool
-    │       └── BudgetExceeded     the agent's token budget is spent
+    │       │   └── ToolRefused        the approver refused a tool marked ``confirm``
+    │       └── BudgetExceeded     a budget or cap (tokens, dollars, calls) is spent
     ├── ToolTimeout            a tool ran past its configured timeout
     └── AdapterError           a framework adapter could not be found, loaded or patched
         └── UnknownFrameworkError
@@ -52,8 +53,21 @@ class AccessDenied(AdmissionError):
     """An access rule in the configuration forbids this call."""
 
 
+class ToolRefused(AccessDenied):
+    """The approver refused (or did not answer in time) a tool call marked ``confirm``.
+
+    Adapters turn it into the framework's own tool-error result, so the model reads the refusal
+    and the agent carries on; the tool function never runs.
+    """
+
+    def __init__(self, reason: str, *, by: str = "") -> None:
+        super().__init__(f"Tool call refused by aios: {reason}")
+        self.reason = reason
+        self.by = by
+
+
 class BudgetExceeded(AdmissionError):
-    """The agent has used up its configured token budget."""
+    """A configured budget or cap is used up (tokens, dollars, LLM or tool calls)."""
 
 
 class ToolTimeout(AiosError, TimeoutError):

@@ -47,7 +47,16 @@ def _start(config: KernelConfig) -> Kernel:
         attach(k)
     for observer in plugins().observers(k):
         k.add_observer(observer)
+    rules = plugins().pm.hook.aios_access_rule
+    if rules.get_hookimpls():  # no per-call cost for the usual case of no rule plugins
+        k.access.add_rule(lambda sc: _first_refusal(rules(syscall=sc)))
     return k
+
+
+def _first_refusal(reasons: list[str | None]) -> str | None:
+    """Of the ``aios_access_rule`` answers of every plugin, the first refusal."""
+    found = [r for r in reasons if r]
+    return str(found[0]) if found else None
 
 
 def get_kernel() -> Kernel:

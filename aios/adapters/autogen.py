@@ -184,8 +184,10 @@ async def _run_json(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 
     # Read on the loop: a sync tool body runs in an executor thread without this context.
     ident = current_agent()
+    # A refused call raises ToolRefused here, which autogen's workbench turns into an error result.
     call = kernel().arun_tool(
-        str(instance.name), lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=ident
+        str(instance.name), lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=ident,
+        arguments=args[0] if args else kwargs.get("args"),
     )
     return await _linked(call, _token_of(args, kwargs, 1))
 
@@ -199,6 +201,7 @@ async def _run_json_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) 
 
     k = kernel()
     sc = k.tool_syscall(str(instance.name), framework=FRAMEWORK, agent=current_agent())
+    await k.aapprove(sc, args[0] if args else kwargs.get("args"))
     lease = await _linked(k.aacquire(sc), _token_of(args, kwargs, 1))
     agen = wrapped(*args, **kwargs)
     finished = False

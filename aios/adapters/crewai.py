@@ -31,6 +31,7 @@ import wrapt
 
 from aios.adapters.base import Adapter
 from aios.adapters.hookspecs import hookimpl
+from aios.errors import ToolRefused
 from aios.kernel.context import (
     AgentIdentity,
     acting_as,
@@ -199,9 +200,13 @@ def _tool_run(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
         return wrapped(*args, **kwargs)
     from aios.runtime import kernel
 
-    return kernel().run_tool(
-        _tool_name(instance), lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=current_agent()
-    )
+    try:
+        return kernel().run_tool(
+            _tool_name(instance), lambda: wrapped(*args, **kwargs), framework=FRAMEWORK,
+            agent=current_agent(), arguments=_tool_input(args, kwargs),
+        )
+    except ToolRefused as exc:
+        return str(exc)  # see _tool_input
 
 
 async def _tool_arun(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
@@ -210,9 +215,20 @@ async def _tool_arun(wrapped: Callable[..., Any], instance: Any, args: Any, kwar
     from aios.runtime import kernel
 
     # Captured here: crewai runs sync tools under ``ainvoke`` in an executor without the context.
-    return await kernel().arun_tool(
-        _tool_name(instance), lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=current_agent()
-    )
+    try:
+        return await kernel().arun_tool(
+            _tool_name(instance), lambda: wrapped(*args, **kwargs), framework=FRAMEWORK,
+            agent=current_agent(), arguments=_tool_input(args, kwargs),
+        )
+    except ToolRefused as exc:
+        return str(exc)
+
+
+# -- a refused tool call -------------------------------------------------------------------------
+# Its text is the tool's result, which crewai shows the model as the observation. Raising would
+# make crewai's ToolUsage retry the tool (asking the approver again) before it gives up.
+def _tool_input(args: Any, kwargs: Any) -> Any:
+    return args[0] if len(args) == 1 and not kwargs else (kwargs or list(args))
 
 
 # -- the adapter ----------------------------------------------------------------------------------

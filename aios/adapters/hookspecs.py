@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from aios.adapters.base import Adapter
     from aios.kernel.kernel import Kernel
     from aios.kernel.policies import Policy
+    from aios.kernel.syscall import Syscall
 
 hookspec = pluggy.HookspecMarker("aios")
 hookimpl = pluggy.HookimplMarker("aios")
@@ -48,4 +49,19 @@ def aios_syscall_observer(kernel: Kernel) -> Any:
     tokens and error (tracing, metrics). Together they bracket each syscall.
 
     :param kernel: the kernel being booted.
+    """
+
+
+@hookspec
+def aios_access_rule(syscall: Syscall) -> str | None:
+    """Decide whether a syscall may run: return why it is refused, or ``None`` to let it pass.
+
+    Called once per syscall at admission, after the built-in rules (the allowlists of
+    ``agents.<name>``), from the caller's thread. The syscall is not yet queued: read its
+    ``kind``, ``agent``, ``group``, ``model``, ``tool`` and estimates, change nothing. A refusal
+    fails the call with :class:`aios.AccessDenied` carrying the returned text (for a tool, the
+    framework's tool-error result), so name the rule and how to lift it. An exception raised here
+    refuses the call as well.
+
+    :param syscall: the :class:`aios.kernel.Syscall` asking to run.
     """

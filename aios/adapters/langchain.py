@@ -37,6 +37,7 @@ import wrapt
 
 from aios.adapters.base import Adapter
 from aios.adapters.hookspecs import hookimpl
+from aios.errors import ToolRefused
 from aios.kernel.context import (
     AgentIdentity,
     acting_as,
@@ -412,8 +413,13 @@ def _tool_run(
         with acting_as(ident):
             return wrapped(*args, **kwargs)
 
-    with tool_call(kwargs.get("tool_call_id")):
-        return kernel().run_tool(str(instance.name), run, framework=FRAMEWORK, agent=ident)
+    try:
+        with tool_call(kwargs.get("tool_call_id")):
+            return kernel().run_tool(
+                str(instance.name), run, framework=FRAMEWORK, agent=ident, arguments=_tool_input(args, kwargs)
+            )
+    except ToolRefused as exc:
+        return _refusal(instance, kwargs, exc)
 
 
 async def _tool_arun(
@@ -431,8 +437,28 @@ async def _tool_arun(
         with acting_as(ident):
             return await wrapped(*args, **kwargs)
 
-    with tool_call(kwargs.get("tool_call_id")):
-        return await kernel().arun_tool(str(instance.name), run, framework=FRAMEWORK, agent=ident)
+    try:
+        with tool_call(kwargs.get("tool_call_id")):
+            return await kernel().arun_tool(
+                str(instance.name), run, framework=FRAMEWORK, agent=ident, arguments=_tool_input(args, kwargs)
+            )
+    except ToolRefused as exc:
+        return _refusal(instance, kwargs, exc)
+
+
+# -- a refused tool call: the model reads the refusal, as it reads a handled ToolException ----------
+def _tool_input(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return args[0] if args else kwargs.get("tool_input")
+
+
+def _refusal(instance: Any, kwargs: dict[str, Any], exc: ToolRefused) -> Any:
+    """What ``BaseTool.run`` returns for a ToolException with ``handle_tool_error`` set."""
+    call_id = kwargs.get("tool_call_id")
+    if call_id is None:
+        return str(exc)
+    from langchain_core.messages import ToolMessage
+
+    return ToolMessage(content=str(exc), tool_call_id=call_id, name=str(instance.name), status="error")
 
 
 # -- the adapter ----------------------------------------------------------------------------------------

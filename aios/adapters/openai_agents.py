@@ -25,7 +25,7 @@ from typing import Any
 
 from aios.adapters.base import Adapter
 from aios.adapters.hookspecs import hookimpl
-from aios.errors import AdapterError
+from aios.errors import AdapterError, ToolRefused
 from aios.kernel.context import (
     AgentIdentity,
     agent_run,
@@ -119,10 +119,22 @@ async def _invoke_tool(
     context = _argument(wrapped, args, kwargs, "context")
     name = getattr(tool, "name", None) or "function_tool"
     ident = identity_of(getattr(context, "agent", None)) or current_agent()
-    with tool_call(getattr(context, "tool_call_id", None)):
-        return await kernel().arun_tool(
-            name, lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=ident
-        )
+    try:
+        with tool_call(getattr(context, "tool_call_id", None)):
+            return await kernel().arun_tool(
+                name, lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=ident,
+                arguments=_argument(wrapped, args, kwargs, "arguments"),
+            )
+    except ToolRefused as exc:
+        return _refusal(wrapped, exc)
+
+
+def _refusal(wrapped: Callable[..., Any], exc: ToolRefused) -> Any:
+    """A refused call returns its text as the tool's output, as a tool's ``failure_error_function``
+    output is returned: the model reads it and the run goes on."""
+    module = sys.modules.get(getattr(wrapped, "__module__", ""))
+    result = getattr(module, "_FunctionToolInvocationResult", None)
+    return str(exc) if result is None else result(str(exc))
 
 
 # -- models that are not served by the openai SDK ------------------------------------------------

@@ -28,6 +28,8 @@ class Tally:
     tool_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    #: Dollars of reported usage, by the price table (0 for unpriced models).
+    cost_usd: float = 0.0
     retries: int = 0
     errors: int = 0
     cancelled: int = 0
@@ -41,6 +43,7 @@ class Tally:
             self.tool_calls += 1
         self.input_tokens += sc.input_tokens
         self.output_tokens += sc.output_tokens
+        self.cost_usd += sc.cost_usd or 0.0
         self.retries += sc.retries
         if sc.status is Status.FAILED:
             self.errors += 1
@@ -56,6 +59,7 @@ class Tally:
             "tool_calls": self.tool_calls,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
             **_summary("waiting", self.waits),
             **_summary("turnaround", self.turnarounds),
             "retries": self.retries,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import itertools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -29,6 +30,27 @@ _current: contextvars.ContextVar[AgentIdentity | None] = contextvars.ContextVar(
     "aios_agent", default=None
 )
 _inside: contextvars.ContextVar[str | None] = contextvars.ContextVar("aios_inside", default=None)
+#: The id of the outermost ``agent(...)`` scope: a run, for the per-run caps.
+_scope_run: contextvars.ContextVar[str | None] = contextvars.ContextVar("aios_run", default=None)
+_run_ids = itertools.count(1)
+
+
+def current_run_scope() -> str | None:
+    """The outermost ``agent(...)`` scope this code runs in, as a run id (``None`` outside)."""
+    return _scope_run.get()
+
+
+@contextmanager
+def _user_scope(identity: AgentIdentity) -> Iterator[None]:
+    """An ``agent(...)`` scope: the outermost one is also a run (framework agents are not)."""
+    outermost = _scope_run.get() is None
+    token = _scope_run.set(f"scope-{os.getpid()}-{next(_run_ids)}") if outermost else None
+    try:
+        with _agent_scope(identity):
+            yield
+    finally:
+        if token is not None:
+            _scope_run.reset(token)
 
 #: Context managers entered around every ``agent(...)`` scope, innermost last. Tracing adds one
 #: that opens an ``invoke_agent`` span; with none registered a scope costs nothing more.
@@ -109,7 +131,7 @@ class agent:
         self._scopes: list[AbstractContextManager[None]] = []
 
     def __enter__(self) -> AgentIdentity:
-        scope = _agent_scope(self.identity)
+        scope = _user_scope(self.identity)
         scope.__enter__()
         self._scopes.append(scope)
         return self.identity
@@ -129,14 +151,14 @@ class agent:
 
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with _agent_scope(identity):
+                with _user_scope(identity):
                     return await fn(*args, **kwargs)
 
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with _agent_scope(identity):
+            with _user_scope(identity):
                 return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

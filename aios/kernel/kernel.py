@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fnmatch
 import random
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aios.config import KernelConfig
-from aios.errors import AccessDenied, AdmissionError, KernelShutdown, SyscallCancelled, ToolTimeout
+from aios.errors import AdmissionError, KernelShutdown, SyscallCancelled, ToolTimeout
+from aios.kernel.access import AccessManager
 from aios.kernel.accounting import Accounting
-from aios.kernel.budgets import Metering, TokenBudgets
+from aios.kernel.budgets import Metering
 from aios.kernel.clock import Clock, MonotonicClock
 from aios.kernel.context import AgentIdentity, current_agent, process_agent_name, syscall_scope
 from aios.kernel.cores import AdmissionCore, CoreSpec
@@ -71,11 +71,14 @@ class Kernel:
         self.policy = make_policy(self.config.policy, options)
         self.accounting = Accounting(keep_syscalls=self.config.keep_syscalls)
         self.router = Router(self.config)
-        self.metering: Metering = TokenBudgets(self.config)
+        #: Allowlists, plugin rules, approval, the audit log; and, as the metering, the budget
+        #: lines of every syscall (tokens, dollars, calls per agent and per run).
+        self.access = AccessManager(self.config)
+        self.metering: Metering = self.access
         self.scheduler = Scheduler(
             self.policy,
             self.clock,
-            on_final=self.accounting.record,
+            on_final=self._on_final,
             arm_timer=self._arm_timer,
             measure=lambda sc, charge: self.metering.actual(sc, charge),
             ledger=ledger,
@@ -116,6 +119,10 @@ class Kernel:
     def _fire_timer(self) -> None:
         self._timer = None
         self.scheduler.poke()
+
+    def _on_final(self, sc: Syscall) -> None:
+        self.access.finished(sc)  # prices the call and audits it before it is accounted
+        self.accounting.record(sc)
 
     # -- building syscalls ------------------------------------------------------------------------
     def _identity(self, agent: AgentIdentity | str | None) -> AgentIdentity:
@@ -191,21 +198,7 @@ class Kernel:
 
     # -- admission ------------------------------------------------------------------------------
     def _check_access(self, sc: Syscall) -> None:
-        rules = self.config.agents.get(sc.agent)
-        if rules is None:
-            return
-        if sc.kind is Kind.LLM and rules.allowed_models is not None and sc.model is not None:
-            if not any(fnmatch.fnmatchcase(sc.model, pat) for pat in rules.allowed_models):
-                raise AccessDenied(
-                    f"agent {sc.agent!r} may not call model {sc.model!r}: it is not in "
-                    f"`agents.{sc.agent}.allowed_models` {rules.allowed_models!r}"
-                )
-        if sc.kind is Kind.TOOL and rules.allowed_tools is not None and sc.tool is not None:
-            if not any(fnmatch.fnmatchcase(sc.tool, pat) for pat in rules.allowed_tools):
-                raise AccessDenied(
-                    f"agent {sc.agent!r} may not run tool {sc.tool!r}: it is not in "
-                    f"`agents.{sc.agent}.allowed_tools` {rules.allowed_tools!r}"
-                )
+        self.access.admit(sc)
 
     def _first_submit(self, sc: Syscall) -> None:
         if sc.seq:
@@ -219,7 +212,7 @@ class Kernel:
                 if hook is not None:
                     hook(sc)
         except BaseException as exc:
-            self._finish(sc, Status.FAILED, error=f"{type(exc).__name__}: {exc}", ran=False)
+            self._refused(sc, exc)
             raise
 
     def acquire(self, sc: Syscall) -> Lease:
@@ -246,6 +239,7 @@ class Kernel:
                     self._observe_final(sc)
                 raise error
         self.scheduler.started(sc)
+        self.access.admitted(sc)
         return Lease(self, sc)
 
     async def aacquire(self, sc: Syscall) -> Lease:
@@ -272,6 +266,7 @@ class Kernel:
                 self._observe_final(sc)
                 raise
         self.scheduler.started(sc)
+        self.access.admitted(sc)
         return Lease(self, sc)
 
     def _finish(
@@ -404,6 +399,32 @@ class Kernel:
         cfg = self.config.tools.get(tool, self.config.default_tool)
         return cfg.timeout
 
+    def approve(self, sc: Syscall, arguments: Any = None) -> None:
+        """Before tool syscall ``sc`` is acquired: ask the approver if its tool is marked
+        ``confirm``. A refusal ends ``sc`` as failed and raises :class:`ToolRefused`."""
+        try:
+            self.access.approve(sc, arguments)
+        except Exception as exc:
+            self._refused(sc, exc)
+            raise
+        except BaseException:
+            self._finish(sc, Status.CANCELLED, error="interrupted while waiting for approval", ran=False)
+            raise
+
+    async def aapprove(self, sc: Syscall, arguments: Any = None) -> None:
+        try:
+            await self.access.aapprove(sc, arguments)
+        except Exception as exc:
+            self._refused(sc, exc)
+            raise
+        except BaseException:
+            self._finish(sc, Status.CANCELLED, error="cancelled while waiting for approval", ran=False)
+            raise
+
+    def _refused(self, sc: Syscall, exc: BaseException) -> None:
+        sc.queued_at = self.clock.now()  # it never queued: it waited for nothing
+        self._finish(sc, Status.FAILED, error=f"{type(exc).__name__}: {exc}", ran=False)
+
     def run_tool(
         self,
         tool: str,
@@ -413,10 +434,16 @@ class Kernel:
         framework: str = "",
         agent: AgentIdentity | str | None = None,
         group: str | None = None,
+        arguments: Any = None,
         **kwargs: Any,
     ) -> T:
-        """Run a sync tool once as a tool syscall (never retried: tools may have side effects)."""
+        """Run a sync tool once as a tool syscall (never retried: tools may have side effects).
+
+        ``arguments`` (the tool's input, for the approver and the audit log) is not passed to
+        ``fn``. A tool marked ``confirm`` the approver refuses raises :class:`ToolRefused`.
+        """
         sc = self.tool_syscall(tool, framework=framework, agent=agent, group=group)
+        self.approve(sc, arguments)
         lease = self.acquire(sc)
         timeout = self._tool_timeout(tool)
         try:
@@ -443,9 +470,11 @@ class Kernel:
         framework: str = "",
         agent: AgentIdentity | str | None = None,
         group: str | None = None,
+        arguments: Any = None,
     ) -> T:
-        """Await an async tool once as a tool syscall."""
+        """Await an async tool once as a tool syscall (see ``run_tool`` for ``arguments``)."""
         sc = self.tool_syscall(tool, framework=framework, agent=agent, group=group)
+        await self.aapprove(sc, arguments)
         lease = await self.aacquire(sc)
         timeout = self._tool_timeout(tool)
         try:
@@ -537,6 +566,7 @@ class Kernel:
             self._thread.join(timeout)
         if not self._thread.is_alive():
             self._loop.close()
+        self.access.close()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

@@ -98,6 +98,13 @@ class Syscall:
     response_model: str | None = None
     #: What the call cost, when the model's prices are known.
     cost_usd: float | None = None
+    # -- access control (aios.kernel.access) --
+    #: The run the call belongs to (``aios run``, or the outermost ``aios.agent`` scope).
+    run: str | None = None
+    #: Prompt tokens the provider served from its cache, when an adapter reports them.
+    cached_input_tokens: int = 0
+    #: The access rules passed just before the tool's approval: admission does not repeat them.
+    access_checked: bool = False
 
     @property
     def turnaround_s(self) -> float | None:
@@ -125,6 +132,7 @@ class Syscall:
             "output_tokens": self.output_tokens,
             "retries": self.retries,
             "error": self.error,
+            "cost_usd": self.cost_usd,
         }
 
     def __repr__(self) -> str:

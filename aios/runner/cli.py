@@ -34,7 +34,7 @@ def _check(opts: RunOptions) -> str:
                 aios.patch(*unknown)  # raises the standard message naming known and installed ones
             except UnknownFrameworkError as e:
                 raise _fail(str(e)) from None
-    overrides = {"policy": opts.policy, "max_concurrency": opts.max_concurrency}
+    overrides = {"policy": opts.policy, "max_concurrency": opts.max_concurrency, "approver": opts.approve}
     try:
         cfg = load_config(opts.config, overrides=overrides)
         make_policy(cfg.policy)
@@ -64,6 +64,12 @@ def run(
     top_socket: bool = typer.Option(
         False, "--top-socket", help="Serve the live view on a Unix socket for `aios top --socket`."
     ),
+    approve: str | None = typer.Option(
+        None, "--approve", help="Who approves `confirm` tools: terminal, deny, allow or python:MOD:FUNC."
+    ),
+    audit: Path | None = typer.Option(
+        None, "--audit", help="Append one JSON line per access decision and finished call to this file."
+    ),
 ) -> None:
     """Run a Python program with every LLM and tool call going through the aios kernel.
 
@@ -77,7 +83,7 @@ def run(
         args.insert(0, script)  # with -m, everything after the module belongs to the program
         script = None
     names = tuple(n.strip() for n in (frameworks or "").split(",") if n.strip())
-    opts = RunOptions(policy, max_concurrency, report, config, names, quiet)
+    opts = RunOptions(policy, max_concurrency, report, config, names, quiet, approve=approve, audit=audit)
     policy_name = _check(opts)
     environ = program_env(opts)
     _live_options(environ, otel=otel, top=top, top_socket=top_socket)

@@ -16,3 +16,5 @@ ROOT = "AIOS_RUN_ROOT"
 SPOOL = "AIOS_RUN_SPOOL"
 #: The program's end of the watcher's pipe (a descriptor number); see :mod:`aios.runner.watcher`.
 WATCH_FD = "AIOS_RUN_WATCH_FD"
+#: The id of this run, shared by every process it starts (per-run caps, the audit log).
+RUN_ID = "AIOS_RUN_ID"

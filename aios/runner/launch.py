@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,10 @@ class RunOptions:
     config: Path | None = None
     frameworks: tuple[str, ...] = ()
     quiet: bool = False
+    #: ``--approve``: the approver of ``confirm`` tools for this run.
+    approve: str | None = None
+    #: ``--audit``: the audit log file for this run.
+    audit: Path | None = None
 
 
 def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -48,6 +53,12 @@ def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict
     else:
         out.pop(env.FRAMEWORKS, None)
     out[env.QUIET] = "1" if opts.quiet else "0"
+    # One run id for the program and its subprocesses: the per-run caps count them together.
+    out[env.RUN_ID] = uuid.uuid4().hex[:12]
+    if opts.approve is not None:
+        out["AIOS_APPROVER"] = opts.approve
+    if opts.audit is not None:
+        out["AIOS_AUDIT_LOG"] = str(opts.audit.resolve())
     return out
 
 

@@ -10,9 +10,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from aios.kernel.access.redact import redact_argv
 from aios.kernel.accounting import percentile
 
-_COUNTS = ("llm_calls", "tool_calls", "input_tokens", "output_tokens", "retries", "errors", "cancelled")
+_COUNTS = (
+    "llm_calls", "tool_calls", "input_tokens", "output_tokens", "cost_usd", "retries", "errors", "cancelled"
+)
 
 
 def empty_report() -> dict[str, Any]:
@@ -39,7 +42,7 @@ def process_report(
         {
             "pid": pid,
             "root": root,
-            "argv": list(argv),
+            "argv": redact_argv(argv),  # options like --api-key hold secrets
             "llm_calls": sum(a["llm_calls"] for a in report["agents"].values()),
             "tool_calls": sum(a["tool_calls"] for a in report["agents"].values()),
             "exit_report": True,
@@ -137,6 +140,7 @@ def _tally(recs: list[Mapping[str, Any]]) -> dict[str, Any]:
         "tool_calls": sum(1 for r in recs if r.get("kind") == "tool"),
         "input_tokens": sum(int(r.get("input_tokens") or 0) for r in recs),
         "output_tokens": sum(int(r.get("output_tokens") or 0) for r in recs),
+        "cost_usd": sum(float(r.get("cost_usd") or 0.0) for r in recs),
         **_summary("waiting", waits),
         **_summary("turnaround", turnarounds),
         "retries": sum(int(r.get("retries") or 0) for r in recs),

@@ -15,7 +15,8 @@ def summary_table(report: Mapping[str, Any]) -> Table:
     title = f"aios run — policy {report.get('policy', '?')}, {n_proc} process{'es' if n_proc > 1 else ''}"
     table = Table(title=title)
     table.add_column("agent")
-    for col in ("LLM calls", "tool calls", "tokens in", "tokens out", "wait p50", "wait p95", "errors"):
+    columns = ("LLM calls", "tool calls", "tokens in", "tokens out", "cost", "wait p50", "wait p95", "errors")
+    for col in columns:
         table.add_column(col, justify="right")
     for name, a in agents.items():
         table.add_row(
@@ -24,6 +25,7 @@ def summary_table(report: Mapping[str, Any]) -> Table:
             str(a.get("tool_calls", 0)),
             str(a.get("input_tokens", 0)),
             str(a.get("output_tokens", 0)),
+            f"${a.get('cost_usd', 0.0):.4f}",
             f"{a.get('waiting_p50_s', 0.0):.3f}s",
             f"{a.get('waiting_p95_s', 0.0):.3f}s",
             str(a.get("errors", 0)),

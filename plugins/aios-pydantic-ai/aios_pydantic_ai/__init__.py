@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aios.adapters import Adapter, hookimpl
+from aios.errors import ToolRefused
 from aios.kernel.context import AgentIdentity, acting_as, current_agent, inside_syscall
 
 FRAMEWORK = "pydantic-ai"
@@ -59,9 +60,16 @@ async def _call_tool(wrapped: Callable[..., Any], instance: Any, args: Any, kwar
     from aios.runtime import kernel
 
     name = args[0] if args else kwargs.get("name")
-    return await kernel().arun_tool(
-        str(name), lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=current_agent()
-    )
+    tool_args = args[1] if len(args) > 1 else kwargs.get("tool_args")
+    try:
+        return await kernel().arun_tool(
+            str(name), lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=current_agent(),
+            arguments=tool_args,
+        )
+    except ToolRefused as exc:
+        # The refusal is the tool's return value: the model reads it. Raising ModelRetry instead
+        # would spend the tool's retries and then fail the run.
+        return str(exc)
 
 
 class PydanticAIAdapter(Adapter):

@@ -13,13 +13,12 @@ from aios.config import KernelConfig
 from aios.errors import AdmissionError, KernelShutdown, SyscallCancelled, ToolTimeout
 from aios.kernel.access import AccessManager
 from aios.kernel.accounting import Accounting
-from aios.kernel.budgets import Metering
 from aios.kernel.clock import Clock, MonotonicClock
 from aios.kernel.context import AgentIdentity, current_agent, process_agent_name, syscall_scope
 from aios.kernel.cores import AdmissionCore, CoreSpec
 from aios.kernel.failures import Failure, Usage, backoff_delay, classify_generic
 from aios.kernel.lease import Lease
-from aios.kernel.ledger import Ledger
+from aios.kernel.ledger import Ledger, Metering
 from aios.kernel.policies import PolicyOptions, make_policy
 from aios.kernel.routing import Router
 from aios.kernel.scheduler import MakeCore, Scheduler

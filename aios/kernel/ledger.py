@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from aios.kernel.syscall import Syscall
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,18 @@ class Ledger(Protocol):
 
     def line(self, key: str) -> tuple[float, float]:
         """``(used, reserved)`` of one line."""
+
+
+class Metering(Protocol):
+    """What a syscall reserves of its budgets, and what it really used (the access manager)."""
+
+    def charges(self, sc: Syscall) -> tuple[Charge, ...]:
+        """The budget lines ``sc`` reserves at each admission (computed once, at first submit)."""
+        ...
+
+    def actual(self, sc: Syscall, charge: Charge) -> float:
+        """What an attempt of ``sc`` that ran used of ``charge``'s line."""
+        ...
 
 
 class LocalLedger:

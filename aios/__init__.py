@@ -24,6 +24,7 @@ from aios.errors import (
     UnknownFrameworkError,
 )
 from aios.kernel.context import agent
+from aios.runner.cluster_report import cluster_report
 from aios.runtime import boot, kernel, shutdown
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "__version__",
     "agent",
     "boot",
+    "cluster_report",
     "kernel",
     "load_config",
     "patch",

@@ -60,6 +60,9 @@ def _register() -> None:
         },
     )(run)
     app.command("plugins")(plugins_command)
+    from aios.runner.cli import report_command
+
+    app.command("report")(report_command)
 
 
 _register()

@@ -41,6 +41,12 @@ def _start(config: KernelConfig) -> Kernel:
     k = Kernel(config)
     for observer in plugins().observers(k):
         k.add_observer(observer)
+    if config.redis_url:
+        from aios.runner.cluster_report import recorder_for
+
+        recorder = recorder_for(config)
+        if recorder is not None:
+            k.add_observer(recorder)
     return k
 
 

@@ -14,3 +14,5 @@ FRAMEWORKS = "AIOS_RUN_FRAMEWORKS"
 ROOT = "AIOS_RUN_ROOT"
 #: Directory where subprocesses leave their reports for the root to merge.
 SPOOL = "AIOS_RUN_SPOOL"
+#: ``PID:DIR`` of the private Redis-compatible server of ``aios run --shared``; the root stops it.
+SHARED_SERVER = "AIOS_RUN_SHARED_SERVER"

@@ -22,6 +22,10 @@ class RunOptions:
     config: Path | None = None
     frameworks: tuple[str, ...] = ()
     quiet: bool = False
+    #: The shared-state server every process of the run uses (``--redis`` or ``--shared``).
+    redis_url: str | None = None
+    #: ``PID:DIR`` of the private server ``--shared`` started, for the root to stop at exit.
+    shared_server: str | None = None
 
 
 def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -47,6 +51,12 @@ def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict
     else:
         out.pop(env.FRAMEWORKS, None)
     out[env.QUIET] = "1" if opts.quiet else "0"
+    if opts.redis_url is not None:
+        out["AIOS_REDIS_URL"] = opts.redis_url
+    if opts.shared_server is not None:
+        out[env.SHARED_SERVER] = opts.shared_server
+    else:
+        out.pop(env.SHARED_SERVER, None)
     return out
 
 

@@ -21,7 +21,7 @@ TELEMETRY_OFF = {
     "OTEL_SDK_DISABLED": "true",
     "DO_NOT_TRACK": "1",
 }
-COMMON_EXTRAS = "dev,openai,anthropic,langchain,autogen,openai-agents,plot"
+COMMON_EXTRAS = "dev,openai,anthropic,langchain,autogen,openai-agents,plot,redis"
 PLUGIN = "plugins/aios-pydantic-ai"
 SUITES = ["tests", "compat_tests"]
 

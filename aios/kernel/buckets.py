@@ -38,12 +38,8 @@ class TokenBucket:
         self._refill(now)
         return self.level
 
-    def can_take(self, amount: float, now: float) -> bool:
-        self._refill(now)
-        return self.level >= min(amount, self.capacity)
-
     def take(self, amount: float, now: float) -> None:
-        """Charge ``amount`` (callers check ``can_take`` first; charging more may go negative)."""
+        """Charge ``amount`` (charging more than the level may go negative)."""
         self._refill(now)
         self.level -= amount
 
@@ -53,7 +49,7 @@ class TokenBucket:
         self.level = min(self.capacity, self.level + amount)
 
     def time_until(self, amount: float, now: float) -> float:
-        """Seconds until ``can_take(amount)`` holds; 0 if it does now."""
+        """Seconds until ``amount`` (at most the capacity) is available; 0 if it is now."""
         self._refill(now)
         need = min(amount, self.capacity) - self.level
         return 0.0 if need <= 0 else need / self.rate

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,23 +56,6 @@ def _actual(bucket: str, sc: Syscall) -> float:
     return float(sc.output_tokens)
 
 
-_DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)(?P<u>ms|h|m|s)")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str) -> float | None:
-    """OpenAI's reset durations (``1s``, ``6m0s``, ``12ms``, ``0.5s``) in seconds."""
-    text = text.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    parts = list(_DURATION.finditer(text))
-    if not parts or "".join(p.group(0) for p in parts) != text:
-        return None
-    return sum(float(p["n"]) * _UNIT[p["u"]] for p in parts)
-
-
 # (header prefix, bucket name) pairs each provider sends on every response.
 _OPENAI_HEADERS = {"requests": "requests", "tokens": "tokens"}
 _ANTHROPIC_HEADERS = {
@@ -100,6 +82,9 @@ class Core:
     pending: dict[str, float] = field(default_factory=dict)
     #: Slots kept for an agent whose next call is expected shortly: agent -> until.
     holds: dict[str, float] = field(default_factory=dict)
+    #: Slow start: until the provider has told us its limits (or that it sends none), one call
+    #: at a time, so the first burst cannot overrun limits nobody knows yet.
+    probing: bool = False
 
     def __post_init__(self) -> None:
         s = self.spec
@@ -111,13 +96,14 @@ class Core:
         ):
             if limit is not None:
                 self.buckets[name] = TokenBucket(limit, period=s.rate_window_s, now=self.now)
+        self.probing = s.learn_limits and s.api != "tool" and not self.buckets
 
     @property
     def name(self) -> str:
         return self.spec.name
 
     def has_free_slot(self) -> bool:
-        limit = self.spec.max_concurrency
+        limit = 1 if self.probing else self.spec.max_concurrency
         return limit is None or self.in_use < limit
 
     def open_until(self, now: float) -> float:
@@ -179,6 +165,15 @@ class Core:
                 latest = max(latest, now + t)
         return latest
 
+    def try_admit(self, sc: Syscall, now: float) -> float:
+        """Reserve a slot for ``sc`` if it may be admitted now (returns 0), else return the
+        earliest time it might be (``inf``: when something ends). Check and reservation are one
+        step, as a shared state must make them."""
+        wait = self.wait_for(sc, now)
+        if not wait:
+            self.reserve(sc, now)
+        return wait
+
     def reserve(self, sc: Syscall, now: float) -> None:
         """Take a slot now; the rate charge waits for ``start``, when the call really goes out.
 
@@ -194,11 +189,11 @@ class Core:
         charges = {name: _charge(name, sc) for name in self.buckets}
         for name, amount in charges.items():
             self.pending[name] = self.pending.get(name, 0.0) + amount
-        sc.extra["pending_charges"] = charges
+        sc.pending_charges = charges
 
     def start(self, sc: Syscall, now: float) -> None:
         """The admitted call is being sent: its estimate moves from pending to the buckets."""
-        charges = sc.extra.pop("pending_charges", None)
+        charges, sc.pending_charges = sc.pending_charges, None
         if charges is None:
             return
         for name, amount in charges.items():
@@ -206,17 +201,19 @@ class Core:
             bucket = self.buckets.get(name)
             if bucket is not None:
                 bucket.take(amount, now)
-        sc.extra["charged"] = charges
+        sc.charged = charges
 
     def release(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool) -> None:
         """Give back the slot; settle estimates with real usage, or refund them if nothing ran."""
         self.in_use -= 1
-        pending = sc.extra.pop("pending_charges", None)
+        if ran:
+            self.probing = False  # the provider answered: what it told us of its limits is known
+        pending, sc.pending_charges = sc.pending_charges, None
         if pending is not None:  # admitted but never started: nothing reached a bucket
             for name, amount in pending.items():
                 self.pending[name] -= amount
             return
-        charged: dict[str, float] = sc.extra.pop("charged", {})
+        charged, sc.charged = sc.charged or {}, None
         for name, estimate in charged.items():
             bucket = self.buckets.get(name)
             if bucket is None:
@@ -253,6 +250,7 @@ class Core:
         else:
             return
         configured = self._configured()
+        self.probing = False
         for prefix, bucket_name in table.items():
             limit = _number(lower.get(fmt.format(prefix, "limit")))
             remaining = _number(lower.get(fmt.format(prefix, "remaining")))
@@ -286,6 +284,7 @@ class Core:
             "admitted": self.admitted,
             "cooling_down_s": max(0.0, self.cooldown_until - now),
             "pauses": self.paused,
+            "probing": self.probing,
             "buckets": {
                 name: {
                     "capacity": b.capacity,

@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from aios.config import KernelConfig
-from aios.errors import AccessDenied, BudgetExceeded, KernelShutdown, SyscallCancelled, ToolTimeout
+from aios.errors import AccessDenied, AdmissionError, KernelShutdown, SyscallCancelled, ToolTimeout
 from aios.kernel.accounting import Accounting
+from aios.kernel.budgets import Metering, TokenBudgets
 from aios.kernel.clock import Clock, MonotonicClock
 from aios.kernel.context import AgentIdentity, current_agent, process_agent_name, syscall_scope
 from aios.kernel.failures import Failure, Usage, backoff_delay, classify_generic
@@ -51,8 +52,13 @@ class Kernel:
         self.policy = make_policy(self.config.policy, options)
         self.accounting = Accounting(keep_syscalls=self.config.keep_syscalls)
         self.router = Router(self.config)
+        self.metering: Metering = TokenBudgets(self.config)
         self.scheduler = Scheduler(
-            self.policy, self.clock, on_final=self.accounting.record, arm_timer=self._arm_timer
+            self.policy,
+            self.clock,
+            on_final=self.accounting.record,
+            arm_timer=self._arm_timer,
+            measure=lambda sc, charge: self.metering.actual(sc, charge),
         )
         for spec in self.router.specs.values():
             self.scheduler.add_core(spec)
@@ -176,22 +182,13 @@ class Kernel:
                     f"agent {sc.agent!r} may not run tool {sc.tool!r}: it is not in "
                     f"`agents.{sc.agent}.allowed_tools` {rules.allowed_tools!r}"
                 )
-        if rules.token_budget is not None and sc.kind is Kind.LLM:
-            with self.scheduler.lock:
-                tally = self.accounting.agents.get(sc.agent)
-                used = 0 if tally is None else tally.input_tokens + tally.output_tokens
-            if used >= rules.token_budget:
-                raise BudgetExceeded(
-                    f"agent {sc.agent!r} has used {used} tokens of its budget of "
-                    f"{rules.token_budget} (`agents.{sc.agent}.token_budget`); raise the budget "
-                    "to let it continue"
-                )
 
     def _first_submit(self, sc: Syscall) -> None:
         if sc.seq:
             return
         try:
             self._check_access(sc)
+            sc.charges = self.metering.charges(sc)
             for obs in self.observers:
                 hook = getattr(obs, "on_submit", None)
                 if hook is not None:
@@ -208,6 +205,9 @@ class Kernel:
         except KernelShutdown as exc:
             self._finish(sc, Status.CANCELLED, error=str(exc), ran=False)
             raise
+        except AdmissionError:
+            self._observe_final(sc)
+            raise
         if waiter is not None:
             try:
                 error = waiter.wait()  # type: ignore[attr-defined]
@@ -217,6 +217,8 @@ class Kernel:
                 )
                 raise
             if error is not None:
+                if isinstance(error, AdmissionError):
+                    self._observe_final(sc)
                 raise error
         self.scheduler.started(sc)
         return Lease(self, sc)
@@ -230,6 +232,9 @@ class Kernel:
         except KernelShutdown as exc:
             self._finish(sc, Status.CANCELLED, error=str(exc), ran=False)
             raise
+        except AdmissionError:
+            self._observe_final(sc)
+            raise
         if waiter is not None:
             try:
                 await waiter.future  # type: ignore[attr-defined]
@@ -237,6 +242,9 @@ class Kernel:
                 self._finish(
                     sc, Status.CANCELLED, error="the waiting task was cancelled", ran=False
                 )
+                raise
+            except AdmissionError:
+                self._observe_final(sc)
                 raise
         self.scheduler.started(sc)
         return Lease(self, sc)
@@ -254,13 +262,17 @@ class Kernel:
         if self.scheduler.finish(
             sc, status, error=error, ran=ran, usage_known=usage_known, wake_with=wake_with
         ):
-            for obs in self.observers:
-                hook = getattr(obs, "on_finish", None)
-                if hook is not None:
-                    try:
-                        hook(sc)
-                    except Exception:  # an observer's bug must not lose the caller's result
-                        pass
+            self._observe_final(sc)
+
+    def _observe_final(self, sc: Syscall) -> None:
+        """Tell the observers that ``sc`` ended (once: callers only pass what they ended)."""
+        for obs in self.observers:
+            hook = getattr(obs, "on_finish", None)
+            if hook is not None:
+                try:
+                    hook(sc)
+                except Exception:  # an observer's bug must not lose the caller's result
+                    pass
 
     # -- gated calls with retries ---------------------------------------------------------------
     def _retry(self, lease: Lease, exc: Exception, classify: Classifier) -> bool:
@@ -269,7 +281,7 @@ class Kernel:
         failure = classify(exc)
         if failure.headers:
             lease.observe(headers=failure.headers)
-            sc.extra["provider_synced"] = True
+            sc.provider_synced = True
         retry = self.config.retry
         if failure.retryable and sc.retries < retry.max_retries and not self.scheduler.closed:
             if failure.retry_after is not None:

@@ -47,7 +47,7 @@ class Lease:
                 sc.input_tokens = usage.input_tokens
             if usage.output_tokens is not None:
                 sc.output_tokens = usage.output_tokens
-            sc.extra["usage_known"] = True
+            sc.usage_known = True
         if headers and sc.core_name is not None:
             self.kernel.scheduler.learn(sc.core_name, headers)
 
@@ -56,7 +56,7 @@ class Lease:
     ) -> None:
         self.observe(usage=usage, headers=headers)
         self.kernel._finish(
-            self.syscall, Status.DONE, usage_known=bool(self.syscall.extra.get("usage_known"))
+            self.syscall, Status.DONE, usage_known=self.syscall.usage_known
         )
 
     def fail(self, error: BaseException | str) -> None:

@@ -19,14 +19,22 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from aios.errors import KernelShutdown
+from aios.errors import BudgetExceeded, KernelShutdown
 from aios.kernel.clock import Clock
 from aios.kernel.cores import Core, CoreSpec
+from aios.kernel.ledger import Charge, Ledger, LocalLedger
 from aios.kernel.policies import Policy
 from aios.kernel.syscall import Status, Syscall
 from aios.kernel.waiters import Waiter
 
 FinalHook = Callable[[Syscall], None]
+#: What an attempt that ran really used of one budget line it reserved.
+Measure = Callable[[Syscall, Charge], float]
+
+
+def estimate_stands(sc: Syscall, charge: Charge) -> float:
+    """The default measure: the reserved estimate is what was used."""
+    return charge.amount
 
 
 class Scheduler:
@@ -37,9 +45,13 @@ class Scheduler:
         *,
         on_final: FinalHook | None = None,
         arm_timer: Callable[[float], None] | None = None,
+        ledger: Ledger | None = None,
+        measure: Measure = estimate_stands,
     ) -> None:
         self.policy = policy
         self.clock = clock
+        self.ledger: Ledger = ledger if ledger is not None else LocalLedger()
+        self._measure = measure
         self.cores: dict[str, Core] = {}
         self.running: set[Syscall] = set()
         self._lock = threading.Lock()
@@ -86,12 +98,14 @@ class Scheduler:
             waiter = None
             if sc.status is Status.QUEUED:
                 waiter = sc.waiter = make_waiter()
-        self._wake(woken, skip=sc)
+        refusal = self._wake(woken, skip=sc)
+        if refusal is not None:
+            raise refusal
         return waiter
 
     def started(self, sc: Syscall) -> None:
         """The caller of an admitted ``sc`` is sending it now: charge its core's rate buckets."""
-        if "pending_charges" not in sc.extra:
+        if sc.pending_charges is None:
             return  # no rate buckets on its core (set under the lock before the caller woke)
         with self._lock:
             core = sc.core
@@ -157,12 +171,16 @@ class Scheduler:
         if core is not None:
             # After a rejection that told us the provider's remaining counts, our buckets already
             # match the provider's: refunding this attempt's charge would put us ahead of it.
-            synced = sc.extra.pop("provider_synced", False)
+            synced, sc.provider_synced = sc.provider_synced, False
             core.release(sc, now, ran=ran or synced, usage_known=usage_known)
+        if sc.budget_held:
+            sc.budget_held = False
+            used = [self._measure(sc, c) if ran else 0.0 for c in sc.charges]
+            self.ledger.settle(sc.charges, used)
         self.running.discard(sc)
-        sc.extra["attempt_ran"] = ran
+        sc.attempt_ran = ran
         self.policy.on_finish(sc, now)  # before the attempt's start is dropped: LAS reads it
-        attempt = sc.extra.pop("attempt_started_at", None)
+        attempt, sc.attempt_started_at = sc.attempt_started_at, None
         if attempt is not None:
             sc.service_s += now - attempt
         sc.core = None
@@ -175,26 +193,38 @@ class Scheduler:
             woken = self._dispatch(self.clock.now())
         self._wake(woken)
 
-    def _dispatch(self, now: float) -> list[Syscall]:
-        admitted: list[Syscall] = []
+    def _dispatch(self, now: float) -> list[tuple[Syscall, BaseException | None]]:
+        """Admit what can run now. Returns the syscalls to wake: admitted ones with ``None``,
+        and those whose budget can never fit with the error to raise in their callers."""
+        woken: list[tuple[Syscall, BaseException | None]] = []
         if self._closed:
-            return admitted
+            return woken
         wake_at = math.inf
         while len(self.policy):
-            chosen, wake_at = self._choose(now, wake_at)
+            chosen, wake_at, refused = self._choose(now, wake_at)
+            for sc, error in refused:
+                self._end_queued(sc, now, Status.FAILED, f"{type(error).__name__}: {error}")
+                woken.append((sc, error))
             if chosen is None:
+                if refused:
+                    continue
                 break
             sc, core = chosen
             self.policy.remove(sc)
             self._admit(sc, core, now)
             self.policy.on_dispatch(sc, now)
-            admitted.append(sc)
+            woken.append((sc, None))
         if wake_at < self._armed_at and wake_at < math.inf and self._arm_timer is not None:
             self._armed_at = wake_at
             self._arm_timer(wake_at)
-        return admitted
+        return woken
 
-    def _choose(self, now: float, wake_at: float) -> tuple[tuple[Syscall, Core] | None, float]:
+    def _choose(
+        self, now: float, wake_at: float
+    ) -> tuple[tuple[Syscall, Core] | None, float, list[tuple[Syscall, BaseException]]]:
+        """The next syscall to admit, with its slot and budget already reserved; also the
+        earliest time something else may fit, and the syscalls whose budget never will."""
+        refused: list[tuple[Syscall, BaseException]] = []
         # Per pass, a core's own state (slots, cool-down, request bucket) is looked at once.
         closed: dict[str, float] = {}
         # Per core, (input, output) estimates found too big for its token buckets: a syscall at
@@ -209,7 +239,8 @@ class Scheduler:
             else:
                 any_open = True
         if not any_open:
-            return None, wake_at
+            return None, wake_at, refused
+        budget_blocked: set[str] = set()  # budget keys found full this pass
         for sc in self.policy.ordered():
             if sc.not_before > now:
                 wake_at = min(wake_at, sc.not_before)
@@ -228,15 +259,29 @@ class Scheduler:
                 blocked = token_blocked.get(name)
                 if blocked is not None and any(est_in >= i and est_out >= o for i, o in blocked):
                     continue
-                t = core.wait_for(sc, now)
+                if sc.charges and any(c.key in budget_blocked for c in sc.charges):
+                    break  # waits for calls in flight to settle; a finish dispatches again
+                t = core.try_admit(sc, now)
                 if not t:
-                    return (sc, core), wake_at
+                    shortfall = self.ledger.reserve(sc.charges) if sc.charges else None
+                    if shortfall is None:
+                        sc.budget_held = bool(sc.charges)
+                        return (sc, core), wake_at, refused
+                    core.release(sc, now, ran=False, usage_known=False)  # undo the slot
+                    if shortfall.may_fit_later:
+                        budget_blocked.add(shortfall.charge.key)
+                    else:
+                        refused.append((sc, BudgetExceeded(
+                            f"agent {sc.agent!r} is over budget: {shortfall.describe()}"
+                        )))
+                        return None, wake_at, refused
+                    break
                 wake_at = min(wake_at, t)
                 if blocked is None:
                     token_blocked[name] = [(est_in, est_out)]
                 elif len(blocked) < 8:
                     blocked.append((est_in, est_out))
-        return None, wake_at
+        return None, wake_at, refused
 
     @staticmethod
     def _candidates(sc: Syscall) -> Iterable[str]:
@@ -246,24 +291,41 @@ class Scheduler:
         return [c for c in sc.candidates if c != sc.avoid_core] + [sc.avoid_core]
 
     def _admit(self, sc: Syscall, core: Core, now: float) -> None:
-        core.reserve(sc, now)
+        """Mark ``sc`` running on ``core`` (whose slot ``try_admit`` already reserved)."""
         sc.status = Status.RUNNING
         sc.core = core
         sc.core_name = core.name
         sc.waited_s += now - sc.queued_at
         if sc.started_at is None:
             sc.started_at = now
-        sc.extra["attempt_started_at"] = now
+        sc.attempt_started_at = now
         self.running.add(sc)
 
+    def _end_queued(self, sc: Syscall, now: float, status: Status, error: str) -> None:
+        """End a queued syscall under the lock (its waiter is woken by the caller)."""
+        self.policy.remove(sc)
+        sc.waited_s += now - sc.queued_at
+        sc.status = status
+        sc.error = error
+        sc.finished_at = now
+        if self._on_final is not None:
+            self._on_final(sc)
+
     @staticmethod
-    def _wake(woken: list[Syscall], skip: Syscall | None = None) -> None:
-        for sc in woken:
+    def _wake(
+        woken: list[tuple[Syscall, BaseException | None]], skip: Syscall | None = None
+    ) -> BaseException | None:
+        """Wake the waiters of ``woken``; returns the error meant for ``skip`` (the submitter,
+        which has no waiter yet), if any."""
+        mine: BaseException | None = None
+        for sc, error in woken:
             if sc is skip:
+                mine = error
                 continue
             waiter, sc.waiter = sc.waiter, None
             if waiter is not None:
-                waiter.wake(None)
+                waiter.wake(error)
+        return mine
 
     # -- shutdown and inspection -----------------------------------------------------------------
     def close(self) -> list[Syscall]:

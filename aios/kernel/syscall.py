@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aios.kernel.cores import Core
+    from aios.kernel.ledger import Charge
     from aios.kernel.waiters import Waiter
 
 
@@ -75,7 +76,24 @@ class Syscall:
     seq: int = 0
     waiter: Waiter | None = None
     avoid_core: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: Budget lines this syscall reserves at each admission (see ``aios.kernel.ledger``).
+    charges: tuple[Charge, ...] = ()
+    #: Whether the current attempt holds its budget reservation.
+    budget_held: bool = False
+    #: Rate charges of the current attempt, by bucket: ``pending`` from admission until the
+    #: caller sends the call (``start``), then ``charged`` until the attempt ends.
+    pending_charges: dict[str, float] | None = None
+    charged: dict[str, float] | None = None
+    #: When the current attempt was admitted (its service time starts there).
+    attempt_started_at: float | None = None
+    #: Whether the attempt that ended last really ran (False: its slot came back unused).
+    attempt_ran: bool = True
+    #: Whether the provider reported this call's usage.
+    usage_known: bool = False
+    #: Set when a rejection's headers told us the provider's remaining counts.
+    provider_synced: bool = False
+    #: The shared state's lease on this attempt's slot (Redis backend), else ``None``.
+    lease_id: str | None = None
 
     @property
     def turnaround_s(self) -> float | None:

@@ -8,7 +8,7 @@ import pytest
 
 from aios.kernel.buckets import TokenBucket
 from aios.kernel.clock import ManualClock
-from aios.kernel.cores import Core, CoreSpec, parse_duration
+from aios.kernel.cores import Core, CoreSpec
 from aios.kernel.syscall import Kind, Syscall
 
 
@@ -35,22 +35,21 @@ def test_bucket_refills_continuously() -> None:
     assert b.available(clock.now()) == 60  # never above capacity
 
 
-def test_bucket_can_take_and_time_until() -> None:
+def test_bucket_time_until() -> None:
     clock = ManualClock(100.0)
     b = TokenBucket(120, period=60.0, now=clock.now())  # two units a second
     assert b.time_until(120, clock.now()) == 0
     b.take(100, clock.now())
-    assert b.can_take(20, clock.now())
-    assert not b.can_take(21, clock.now())
+    assert b.time_until(20, clock.now()) == 0
+    assert b.time_until(21, clock.now()) > 0
     assert b.time_until(30, clock.now()) == pytest.approx(5.0)
     clock.advance(5.0)
-    assert b.can_take(30, clock.now())
     assert b.time_until(30, clock.now()) == 0
 
 
 def test_bucket_oversized_request_waits_for_a_full_bucket_only() -> None:
     b = TokenBucket(100, period=10.0, now=0.0)
-    assert b.can_take(500, 0.0)  # more than capacity: admitted when the bucket is full
+    assert b.time_until(500, 0.0) == 0  # more than capacity: admitted when the bucket is full
     b.take(500, 0.0)
     assert b.available(0.0) == -400  # it can go negative like the provider's counter
     assert b.time_until(500, 0.0) == pytest.approx(50.0)  # back to full: 500 units at 10/s
@@ -85,36 +84,11 @@ def test_manual_clock_cannot_go_back() -> None:
         clock.advance(-1)
 
 
-# -- parse_duration -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("1s", 1.0),
-        ("6m0s", 360.0),
-        ("12ms", 0.012),
-        ("0.5s", 0.5),
-        ("1h2m3s", 3723.0),
-        ("2m30.5s", 150.5),
-        ("7", 7.0),
-        (" 3s ", 3.0),
-    ],
-)
-def test_parse_duration(text: str, seconds: float) -> None:
-    assert parse_duration(text) == pytest.approx(seconds)
-
-
-@pytest.mark.parametrize("text", ["", "abc", "5x", "1s garbage", "s"])
-def test_parse_duration_rejects_garbage(text: str) -> None:
-    assert parse_duration(text) is None
-
-
 # -- Core admission ------------------------------------------------------------------------------------
 
 
 def test_core_slots() -> None:
-    core = Core(CoreSpec("c", api="openai", max_concurrency=2))
+    core = Core(CoreSpec("c", api="openai", max_concurrency=2, learn_limits=False))
     a, b, c = sc(), sc(), sc()
     core.reserve(a, 0.0)
     assert core.wait_for(b, 0.0) == 0
@@ -294,3 +268,50 @@ def test_learn_ignores_unusable_headers(headers: dict[str, str]) -> None:
     core = Core(CoreSpec("c", api="openai"))
     core.learn(headers, 0.0)
     assert core.buckets == {}
+
+
+# -- slow start ------------------------------------------------------------------------------------
+
+
+def test_slow_start_admits_one_call_until_the_provider_states_its_limits() -> None:
+    core = Core(CoreSpec("c", api="openai", max_concurrency=8))
+    first, second = sc(), sc()
+    assert core.try_admit(first, 0.0) == 0
+    assert core.try_admit(second, 0.0) == math.inf  # limits unknown: one call probes them
+    core.learn({"x-ratelimit-limit-requests": "20", "x-ratelimit-remaining-requests": "19"}, 0.1)
+    assert not core.probing
+    assert core.try_admit(second, 0.1) == 0  # learned: the bucket now decides
+    assert set(core.buckets) == {"requests"}
+
+
+def test_slow_start_ends_when_a_call_ran_without_rate_headers() -> None:
+    core = Core(CoreSpec("c", api="openai", max_concurrency=8))
+    first, second, third = sc(), sc(), sc()
+    assert core.try_admit(first, 0.0) == 0
+    core.start(first, 0.0)
+    core.release(first, 0.5, ran=True, usage_known=False)  # a provider that sends no limits
+    assert core.try_admit(second, 0.5) == 0
+    assert core.try_admit(third, 0.5) == 0
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        CoreSpec("c", api="openai", rpm=10),  # configured limits: nothing to probe
+        CoreSpec("c", api="openai", learn_limits=False),
+        CoreSpec("tool:x", api="tool"),
+    ],
+)
+def test_no_slow_start_when_limits_are_known_or_never_learned(spec: CoreSpec) -> None:
+    core = Core(spec)
+    assert not core.probing
+    assert core.try_admit(sc(), 0.0) == 0
+    assert core.try_admit(sc(), 0.0) == 0
+
+
+def test_a_call_given_back_unsent_keeps_the_core_probing() -> None:
+    core = Core(CoreSpec("c", api="openai"))
+    first = sc()
+    assert core.try_admit(first, 0.0) == 0
+    core.release(first, 0.0, ran=False, usage_known=False)  # cancelled before it was sent
+    assert core.probing

@@ -360,9 +360,9 @@ def test_access_rules(make_kernel: MakeKernel) -> None:
 
 def test_token_budget(make_kernel: MakeKernel) -> None:
     k = make_kernel(agents={"a": {"token_budget": 100}})
-    k.call(llm(k), lambda lease: (60, 50), outcome=usage)
-    with pytest.raises(BudgetExceeded, match=r"used 110 tokens of its budget of 100.*token_budget"):
-        k.call(llm(k), lambda lease: (1, 1), outcome=usage)
+    k.call(llm(k, input_tokens=40, max_tokens=50), lambda lease: (60, 50), outcome=usage)
+    with pytest.raises(BudgetExceeded, match=r"over budget.* 110 are used.*`agents\.a\.token_budget`"):
+        k.call(llm(k, max_tokens=1), lambda lease: (1, 1), outcome=usage)
     assert k.call(llm(k, "b"), lambda lease: (1, 1), outcome=usage) == (1, 1)  # others unaffected
 
 

@@ -220,7 +220,7 @@ def test_fair_least_served_agent_first(make_sc: MakeSyscall) -> None:
     assert order(p)[0] is b2  # b is still behind a
     # a's call ends: the estimate is corrected to real usage, output tokens weigh twice.
     a1.input_tokens, a1.output_tokens = 80, 50
-    a1.extra["usage_known"] = True
+    a1.usage_known = True
     p.on_finish(a1, 1.0)
     assert p.counters["a"] == pytest.approx(80 + 2 * 50)
 
@@ -270,7 +270,7 @@ def test_fair_retry_keeps_its_place(make_sc: MakeSyscall) -> None:
     p.push(a1)
     p.push(a2)
     admit(p, a1)
-    a1.extra["attempt_ran"] = False  # what the scheduler records when a slot comes back unused
+    a1.attempt_ran = False  # what the scheduler records when a slot comes back unused
     p.on_finish(a1, 1.0)  # gave back before its retry, nothing was used
     p.push(a1)
     assert order(p) == [a1, a2]
@@ -283,7 +283,7 @@ def test_fair_retry_keeps_its_place(make_sc: MakeSyscall) -> None:
 def _served(p: LasPolicy, sc: Syscall, start: float, end: float) -> None:
     admit(p, sc, start)
     sc.started_at = start
-    sc.extra["attempt_started_at"] = start
+    sc.attempt_started_at = start
     p.on_finish(sc, end)
 
 

@@ -146,14 +146,14 @@ class SchedulerMachine(RuleBasedStateMachine):
         )
         assert not self.s.finish(sc, Status.DONE)  # only the first end counts
 
-    @precondition(lambda self: any("pending_charges" in sc.extra for sc in self.syscalls))
+    @precondition(lambda self: any(sc.pending_charges is not None for sc in self.syscalls))
     @rule(data=st.data())
     def start_admitted(self, data: st.DataObject) -> None:
         """The caller of an admitted call resumes and sends it: its rate charge lands."""
-        unsent = [sc for sc in self._with(Status.RUNNING) if "pending_charges" in sc.extra]
+        unsent = [sc for sc in self._with(Status.RUNNING) if sc.pending_charges is not None]
         sc = data.draw(st.sampled_from(unsent))
         self.s.started(sc)
-        assert "pending_charges" not in sc.extra
+        assert sc.pending_charges is None
 
     @precondition(lambda self: any(sc.status is Status.QUEUED for sc in self.syscalls))
     @rule(data=st.data())
@@ -221,7 +221,7 @@ class SchedulerMachine(RuleBasedStateMachine):
             on_core = [sc for sc in running if sc.core is core]
             assert core.in_use == len(on_core), name
             for bucket in core.buckets:
-                unsent = sum(sc.extra.get("pending_charges", {}).get(bucket, 0.0) for sc in on_core)
+                unsent = sum((sc.pending_charges or {}).get(bucket, 0.0) for sc in on_core)
                 assert core.pending.get(bucket, 0.0) == pytest.approx(unsent), (name, bucket)
             limit = core.spec.max_concurrency
             assert limit is None or core.in_use <= limit

@@ -45,12 +45,12 @@ class FairPolicy(AgentQueues):
     def on_finish(self, sc: Syscall, now: float) -> None:
         k = self.key_of(sc)
         o = self.options
-        if not sc.extra.get("attempt_ran", True):
+        if not sc.attempt_ran:
             # Given back before it ran (a retry, a cancellation): nothing was served.
             correction = -sc.est_input_tokens * o.input_token_weight
             self.counters[k] = self.counters.get(k, 0.0) + correction / self._weight(k)
             return
-        if not sc.extra.get("usage_known"):
+        if not sc.usage_known:
             return  # nothing reported: the input estimate charged at admission stands
         correction = (sc.input_tokens - sc.est_input_tokens) * o.input_token_weight
         charge = correction + sc.output_tokens * o.output_token_weight

@@ -46,7 +46,7 @@ class LasPolicy(AgentQueues):
 
     def on_finish(self, sc: Syscall, now: float) -> None:
         # Only this attempt's running time: a retry's backoff and queueing are not service.
-        start = sc.extra.get("attempt_started_at", sc.started_at)
+        start = sc.attempt_started_at if sc.attempt_started_at is not None else sc.started_at
         if start is not None:
             k = self.key_of(sc)
             self.attained[k] = self.attained.get(k, 0.0) + max(0.0, now - start)

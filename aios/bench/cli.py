@@ -35,8 +35,21 @@ def _scale(progress: Progress, sizes: tuple[int, ...]) -> dict[str, Any]:
     return {"scenario": "scale", "points": points}
 
 
+def _shared(agents: int | None, repeat: int, out: Path) -> None:
+    from aios.bench import shared
+
+    console = Console(stderr=True)
+    with console.status("shared") as status:
+        result = shared.run_bench(
+            total=agents or shared.TOTAL_AGENTS, repeat=repeat, progress=lambda text: status.update(text)
+        )
+    path = shared.write(result, out)
+    console.print(shared.markdown(result))
+    console.print(f"wrote {path}")
+
+
 def bench(
-    scenario: str = typer.Argument(..., help=f"One of: {', '.join([*SCENARIOS, 'scale', 'all'])}."),
+    scenario: str = typer.Argument(..., help=f"One of: {', '.join([*SCENARIOS, 'scale', 'shared', 'all'])}."),
     agents: int | None = typer.Option(None, min=1, help="Concurrent agents (default: the scenario's)."),
     frameworks: str | None = typer.Option(
         None, help="Comma-separated: openai, langchain, openai-agents, autogen (default: the scenario's)."
@@ -46,6 +59,10 @@ def bench(
     out: Path = typer.Option(DEFAULT_OUT, help="Where results.json, results.md and plots go."),
 ) -> None:
     """Benchmark framework agents with and without aios, side by side, on `aios sim`."""
+    if scenario == "shared":
+        # N processes on one key: no aios, per-process aios, shared aios (aios.bench.shared).
+        _shared(agents, repeat, out)
+        return
     names = [*SCENARIOS, "scale"] if scenario == "all" else [scenario]
     for name in names:
         if name not in SCENARIOS and name != "scale":

@@ -125,12 +125,10 @@ class ClusterRecorder:
         with self._lock:
             self.dropped += 1
             self._retry_at = time.monotonic() + RETRY_AFTER_S
-            warn, self._warned = not self._warned, True
-        if warn:
-            log.warning(
-                "aios: the cluster report is not recorded while the server is unreachable: %s",
-                redis_link.unreachable(self.url, exc),
-            )
+            first, self._warned = not self._warned, True
+        if first:
+            # Debug only: the kernel itself warns once that the shared state is unreachable.
+            log.debug("cluster report not recorded: %s", redis_link.unreachable(self.url, exc))
 
     @property
     def url(self) -> str:

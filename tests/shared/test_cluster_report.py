@@ -111,5 +111,5 @@ def test_recorder_never_holds_calls_up_when_the_server_is_gone(
     assert results == [2] * 50  # every call still got its result
     assert recorder.dropped == 50
     assert elapsed < 5.0
-    warnings = [r for r in caplog.records if "cluster report" in r.getMessage()]
-    assert len(warnings) == 1 and server.url in warnings[0].getMessage()
+    # The kernel warns about an unreachable server; the report adds no warning per call.
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []

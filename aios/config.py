@@ -122,16 +122,15 @@ class KernelConfig(_Strict):
     #: Adapters to leave unpatched (also ``AIOS_DISABLE_ADAPTERS=a,b``).
     disable_adapters: list[str] = Field(default_factory=list)
     mode: Literal["gate"] = "gate"
-    #: A Redis/Valkey URL (``redis://host:6379/0``, ``unix:///path/sock``) whose state every
-    #: process using the same URL and prefix shares as one kernel; ``None`` keeps it in-process.
+    #: Share admission state (slots, rate buckets, cool-downs, budgets, waiting order) with every
+    #: process using the same Redis/Valkey URL and prefix (``redis://``, ``rediss://``, ``unix://``).
     redis_url: str | None = None
-    #: The key prefix of the shared state: processes with another prefix form another kernel.
     redis_prefix: str = Field(default="aios", min_length=1)
-    #: What happens when the server becomes unreachable mid-run: ``local`` falls back to
-    #: per-process limits (one warning, counted in the report), ``fail`` fails the calls.
+    #: When the shared state becomes unreachable mid-run: fall back to per-process limits
+    #: (``local``, with one warning) or fail the calls that need it (``fail``).
     redis_unavailable: Literal["local", "fail"] = "local"
-    #: Seconds a slot or reservation of a process outlives its last heartbeat (crash safety).
-    lease_ttl_s: float = Field(default=6.0, gt=0)
+    #: Seconds a crashed process keeps its slots and reservations (renewed every third of it).
+    lease_ttl_s: float = Field(default=6.0, gt=0.5, le=60)
 
     @model_validator(mode="after")
     def _cross_check(self) -> KernelConfig:

@@ -5,6 +5,8 @@
     ├── KernelError
     │   ├── KernelShutdown     the kernel stopped while a syscall was waiting or running
     │   ├── SyscallCancelled   a sync caller's syscall was cancelled (async callers see CancelledError)
+    │   ├── SharedStateUnavailable  the shared state (Redis/Valkey) is unreachable and
+    │   │                       `redis_unavailable = "fail"`
     │   └── AdmissionError     a syscall can never be admitted as configured
     │       ├── AccessDenied       an access rule forbids this agent the model or tool
     │       └── BudgetExceeded     the agent's token budget is spent
@@ -36,6 +38,10 @@ class KernelShutdown(KernelError):
 
 class SyscallCancelled(KernelError):
     """The syscall was cancelled before it could run."""
+
+
+class SharedStateUnavailable(KernelError):
+    """The shared admission state is unreachable and the config says to fail, not fall back."""
 
 
 class AdmissionError(KernelError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aios.kernel.buckets import TokenBucket
 from aios.kernel.syscall import Syscall
@@ -36,7 +36,18 @@ class CoreSpec:
     learn_limits: bool = True
 
 
-def _charge(bucket: str, sc: Syscall) -> float:
+def probes_limits(spec: CoreSpec) -> bool:
+    """Whether a new core starts slowly: its limits are neither configured nor yet learned."""
+    return spec.learn_limits and spec.api != "tool" and not configured_limits(spec)
+
+
+def refunds_unused(spec: CoreSpec) -> bool:
+    """OpenAI counts input + max_tokens when a request is admitted and keeps that charge;
+    Anthropic estimates from max_tokens, then adjusts to the real output at the end."""
+    return not spec.api.startswith("openai")
+
+
+def charge(bucket: str, sc: Syscall) -> float:
     if bucket == "requests":
         return 1.0
     if bucket == "tokens":
@@ -46,7 +57,7 @@ def _charge(bucket: str, sc: Syscall) -> float:
     return float(sc.est_output_tokens)
 
 
-def _actual(bucket: str, sc: Syscall) -> float:
+def actual(bucket: str, sc: Syscall) -> float:
     if bucket == "requests":
         return 1.0
     if bucket == "tokens":
@@ -64,6 +75,31 @@ _ANTHROPIC_HEADERS = {
     "input-tokens": "input_tokens",
     "output-tokens": "output_tokens",
 }
+
+
+class AdmissionCore(Protocol):
+    """What the scheduler asks of a core: :class:`Core` keeps its state in this process,
+    ``aios.kernel.shared.SharedCore`` in a state shared by every process of a kernel."""
+
+    spec: CoreSpec
+    #: Whether this process holds a place in a shared waiting order here (see ``withdraw``).
+    waiting: bool
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def in_use(self) -> int: ...
+    def open_until(self, now: float) -> float: ...
+    def held_from(self, sc: Syscall, now: float) -> float: ...
+    def wait_for(self, sc: Syscall, now: float) -> float: ...
+    def try_admit(self, sc: Syscall, now: float, rank: float = 0.0) -> float: ...
+    def start(self, sc: Syscall, now: float) -> None: ...
+    def release(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool) -> None: ...
+    def pause(self, until: float) -> None: ...
+    def hold(self, agent: str, until: float) -> None: ...
+    def learn(self, headers: Mapping[str, str], now: float) -> None: ...
+    def describe(self, now: float) -> dict[str, Any]: ...
+    def withdraw(self) -> None: ...
 
 
 @dataclass
@@ -85,18 +121,14 @@ class Core:
     #: Slow start: until the provider has told us its limits (or that it sends none), one call
     #: at a time, so the first burst cannot overrun limits nobody knows yet.
     probing: bool = False
+    #: Never registered in a shared waiting order (see ``SharedCore``).
+    waiting: bool = False
 
     def __post_init__(self) -> None:
         s = self.spec
-        for name, limit in (
-            ("requests", s.rpm),
-            ("tokens", s.tpm),
-            ("input_tokens", s.input_tpm),
-            ("output_tokens", s.output_tpm),
-        ):
-            if limit is not None:
-                self.buckets[name] = TokenBucket(limit, period=s.rate_window_s, now=self.now)
-        self.probing = s.learn_limits and s.api != "tool" and not self.buckets
+        for name, limit in configured_limits(s).items():
+            self.buckets[name] = TokenBucket(limit, period=s.rate_window_s, now=self.now)
+        self.probing = probes_limits(s)
 
     @property
     def name(self) -> str:
@@ -160,15 +192,16 @@ class Core:
             return wait
         latest = 0.0
         for name, bucket in self.buckets.items():
-            t = self._bucket_wait(name, bucket, _charge(name, sc), now)
+            t = self._bucket_wait(name, bucket, charge(name, sc), now)
             if t > 0:
                 latest = max(latest, now + t)
         return latest
 
-    def try_admit(self, sc: Syscall, now: float) -> float:
+    def try_admit(self, sc: Syscall, now: float, rank: float = 0.0) -> float:
         """Reserve a slot for ``sc`` if it may be admitted now (returns 0), else return the
         earliest time it might be (``inf``: when something ends). Check and reservation are one
-        step, as a shared state must make them."""
+        step, as a shared state must make them. ``rank`` orders this call among the calls of
+        other processes sharing the core (unused here: the policy already ordered this process's)."""
         wait = self.wait_for(sc, now)
         if not wait:
             self.reserve(sc, now)
@@ -186,7 +219,7 @@ class Core:
         self.holds.pop(sc.agent, None)
         if not self.buckets:
             return  # nothing to charge: ``start`` has nothing to do either
-        charges = {name: _charge(name, sc) for name in self.buckets}
+        charges = {name: charge(name, sc) for name in self.buckets}
         for name, amount in charges.items():
             self.pending[name] = self.pending.get(name, 0.0) + amount
         sc.pending_charges = charges
@@ -221,17 +254,15 @@ class Core:
             if not ran:
                 bucket.give(estimate, now)
             elif usage_known and name != "requests":
-                actual = _actual(name, sc)
-                if actual > estimate:
-                    bucket.take(actual - estimate, now)
-                elif self._refunds_unused:
-                    bucket.give(estimate - actual, now)
+                used = actual(name, sc)
+                if used > estimate:
+                    bucket.take(used - estimate, now)
+                elif refunds_unused(self.spec):
+                    bucket.give(estimate - used, now)
 
-    @property
-    def _refunds_unused(self) -> bool:
-        # OpenAI counts input + max_tokens when a request is admitted and keeps that charge;
-        # Anthropic estimates from max_tokens, then adjusts to the real output at the end.
-        return not self.spec.api.startswith("openai")
+
+    def withdraw(self) -> None:
+        """Nothing to do: this process's own queue is the only waiting order here."""
 
     def pause(self, until: float) -> None:
         if until > self.cooldown_until:
@@ -242,20 +273,12 @@ class Core:
         """Adopt the limits a provider announces in its rate-limit headers."""
         if not self.spec.learn_limits:
             return
-        lower = {k.lower(): v for k, v in headers.items()}
-        if any(k.startswith("anthropic-ratelimit-") for k in lower):
-            table, fmt = _ANTHROPIC_HEADERS, "anthropic-ratelimit-{}-{}"
-        elif any(k.startswith("x-ratelimit-") for k in lower):
-            table, fmt = _OPENAI_HEADERS, "x-ratelimit-{1}-{0}"
-        else:
+        announced = rate_limits_in(headers)
+        if announced is None:
             return
         configured = self._configured()
         self.probing = False
-        for prefix, bucket_name in table.items():
-            limit = _number(lower.get(fmt.format(prefix, "limit")))
-            remaining = _number(lower.get(fmt.format(prefix, "remaining")))
-            if limit is None or limit <= 0:
-                continue
+        for bucket_name, (limit, remaining) in announced.items():
             bucket = self.buckets.get(bucket_name)
             if bucket_name in configured:
                 pass  # the configured limit stands; the provider's remaining count still counts
@@ -270,10 +293,7 @@ class Core:
                 bucket.observe_remaining(remaining, now)
 
     def _configured(self) -> set[str]:
-        s = self.spec
-        pairs = (("requests", s.rpm), ("tokens", s.tpm))
-        pairs += (("input_tokens", s.input_tpm), ("output_tokens", s.output_tpm))
-        return {name for name, limit in pairs if limit is not None}
+        return set(configured_limits(self.spec))
 
     def describe(self, now: float) -> dict[str, Any]:
         return {
@@ -294,6 +314,35 @@ class Core:
                 for name, b in self.buckets.items()
             },
         }
+
+
+def configured_limits(spec: CoreSpec) -> dict[str, int]:
+    """The rate limits set in the configuration, by bucket name."""
+    pairs = (
+        ("requests", spec.rpm),
+        ("tokens", spec.tpm),
+        ("input_tokens", spec.input_tpm),
+        ("output_tokens", spec.output_tpm),
+    )
+    return {name: limit for name, limit in pairs if limit is not None}
+
+
+def rate_limits_in(headers: Mapping[str, str]) -> dict[str, tuple[float, float | None]] | None:
+    """``{bucket: (limit, remaining)}`` from OpenAI's or Anthropic's rate-limit headers, or
+    ``None`` when the response carries none."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    if any(k.startswith("anthropic-ratelimit-") for k in lower):
+        table, fmt = _ANTHROPIC_HEADERS, "anthropic-ratelimit-{}-{}"
+    elif any(k.startswith("x-ratelimit-") for k in lower):
+        table, fmt = _OPENAI_HEADERS, "x-ratelimit-{1}-{0}"
+    else:
+        return None
+    found: dict[str, tuple[float, float | None]] = {}
+    for prefix, bucket_name in table.items():
+        limit = _number(lower.get(fmt.format(prefix, "limit")))
+        if limit is not None and limit > 0:
+            found[bucket_name] = (limit, _number(lower.get(fmt.format(prefix, "remaining"))))
+    return found
 
 
 def _number(text: str | None) -> float | None:

@@ -8,7 +8,7 @@ import fnmatch
 import random
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from aios.config import KernelConfig
 from aios.errors import AccessDenied, AdmissionError, KernelShutdown, SyscallCancelled, ToolTimeout
@@ -16,13 +16,18 @@ from aios.kernel.accounting import Accounting
 from aios.kernel.budgets import Metering, TokenBudgets
 from aios.kernel.clock import Clock, MonotonicClock
 from aios.kernel.context import AgentIdentity, current_agent, process_agent_name, syscall_scope
+from aios.kernel.cores import AdmissionCore, CoreSpec
 from aios.kernel.failures import Failure, Usage, backoff_delay, classify_generic
 from aios.kernel.lease import Lease
+from aios.kernel.ledger import Ledger
 from aios.kernel.policies import PolicyOptions, make_policy
 from aios.kernel.routing import Router
-from aios.kernel.scheduler import Scheduler
+from aios.kernel.scheduler import MakeCore, Scheduler
 from aios.kernel.syscall import Kind, Status, Syscall
 from aios.kernel.waiters import LoopWaiter, ThreadWaiter
+
+if TYPE_CHECKING:
+    from aios.kernel.shared import SharedState
 
 T = TypeVar("T")
 Classifier = Callable[[BaseException], Failure]
@@ -41,6 +46,25 @@ class Kernel:
 
     def __init__(self, config: KernelConfig | None = None, *, clock: Clock | None = None) -> None:
         self.config = config or KernelConfig()
+        self.shared: SharedState | None = None
+        make_core: MakeCore | None = None
+        ledger: Ledger | None = None
+        if self.config.redis_url:
+            from aios.kernel.shared import SharedCore, SharedLedger, SharedState
+
+            state = self.shared = SharedState(
+                self.config.redis_url,
+                prefix=self.config.redis_prefix,
+                lease_ttl_s=self.config.lease_ttl_s,
+                on_unavailable=self.config.redis_unavailable,
+                clock=clock,
+            )
+            clock = state.clock
+            ledger = SharedLedger(state)
+
+            def make_core(spec: CoreSpec, now: float) -> AdmissionCore:
+                return SharedCore(spec, state, now)
+
         self.clock = clock or MonotonicClock()
         weights = {name: a.weight for name, a in self.config.agents.items()}
         options = PolicyOptions(
@@ -59,6 +83,8 @@ class Kernel:
             on_final=self.accounting.record,
             arm_timer=self._arm_timer,
             measure=lambda sc, charge: self.metering.actual(sc, charge),
+            ledger=ledger,
+            make_core=make_core,
         )
         for spec in self.router.specs.values():
             self.scheduler.add_core(spec)
@@ -69,6 +95,8 @@ class Kernel:
         self._thread = threading.Thread(target=self._run_loop, name="aios-kernel", daemon=True)
         self._thread.start()
         self._stopped = False
+        if self.shared is not None:
+            self.shared.subscribe(self.scheduler.poke)
 
     # -- the kernel's own loop: timers ------------------------------------------------------------
     def _run_loop(self) -> None:
@@ -447,12 +475,25 @@ class Kernel:
             snap["agents"] = {n: t.to_dict() for n, t in sorted(self.accounting.agents.items())}
             snap["by_status"] = dict(self.accounting.by_status)
         snap["policy_name"] = self.policy.name
+        if self.shared is not None:
+            snap["shared_state"] = self._shared_facts()
         return snap
+
+    def _shared_facts(self) -> dict[str, Any]:
+        assert self.shared is not None
+        return {
+            "url": redact_url(self.shared.url),
+            "prefix": self.shared.prefix,
+            "degraded": self.shared.degraded,
+            "unavailable_errors": self.shared.unavailable_count,
+        }
 
     def report(self) -> dict[str, Any]:
         with self.scheduler.lock:
             out = self.accounting.report()
         out["policy"] = self.policy.name
+        if self.shared is not None:
+            out["shared_state"] = self._shared_facts()
         return out
 
     # -- lifetime -----------------------------------------------------------------------------------
@@ -471,6 +512,8 @@ class Kernel:
                 if hook is not None:
                     with contextlib.suppress(Exception):
                         hook(sc)
+        if self.shared is not None:
+            self.shared.close()
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._loop.stop)
         if threading.current_thread() is not self._thread:
@@ -522,3 +565,17 @@ def _run_with_timeout(
     if "error" in box:
         raise box["error"]
     return box["result"]  # type: ignore[no-any-return]
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password (reports and logs never show secrets)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else "***@"
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))

@@ -58,13 +58,14 @@ class Shortfall:
 class Ledger(Protocol):
     """Where budget lines are kept: in this process, or shared by every process of a kernel."""
 
-    def reserve(self, charges: Sequence[Charge]) -> Shortfall | None:
-        """Reserve every charge, or none of them. ``None`` when reserved, else the first line
-        that does not fit (checked and reserved in one atomic step)."""
+    def reserve(self, charges: Sequence[Charge], holder: str = "") -> Shortfall | None:
+        """Reserve every charge, or none of them, for ``holder`` (one attempt of one call).
+        ``None`` when reserved, else the first line that does not fit (checked and reserved in
+        one atomic step)."""
 
-    def settle(self, charges: Sequence[Charge], actual: Sequence[float]) -> None:
-        """End the reservations of ``charges``: each line's reserved amount goes, ``actual``
-        (what was really used, 0 for an attempt that never ran) is added to its use."""
+    def settle(self, charges: Sequence[Charge], actual: Sequence[float], holder: str = "") -> None:
+        """End ``holder``'s reservation of ``charges``: each line's reserved amount goes,
+        ``actual`` (what was really used, 0 for an attempt that never ran) is added to its use."""
 
     def line(self, key: str) -> tuple[float, float]:
         """``(used, reserved)`` of one line."""
@@ -77,7 +78,7 @@ class LocalLedger:
         self._used: dict[str, float] = {}
         self._reserved: dict[str, float] = {}
 
-    def reserve(self, charges: Sequence[Charge]) -> Shortfall | None:
+    def reserve(self, charges: Sequence[Charge], holder: str = "") -> Shortfall | None:
         for c in charges:
             used, reserved = self.line(c.key)
             if used + reserved + c.amount > c.limit:
@@ -86,7 +87,7 @@ class LocalLedger:
             self._reserved[c.key] = self._reserved.get(c.key, 0.0) + c.amount
         return None
 
-    def settle(self, charges: Sequence[Charge], actual: Sequence[float]) -> None:
+    def settle(self, charges: Sequence[Charge], actual: Sequence[float], holder: str = "") -> None:
         for c, used in zip(charges, actual, strict=True):
             self._reserved[c.key] = self._reserved.get(c.key, 0.0) - c.amount
             self._used[c.key] = self._used.get(c.key, 0.0) + used

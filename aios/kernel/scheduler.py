@@ -19,15 +19,17 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from aios.errors import BudgetExceeded, KernelShutdown
+from aios.errors import BudgetExceeded, KernelShutdown, SharedStateUnavailable
 from aios.kernel.clock import Clock
-from aios.kernel.cores import Core, CoreSpec
+from aios.kernel.cores import AdmissionCore, Core, CoreSpec
 from aios.kernel.ledger import Charge, Ledger, LocalLedger
 from aios.kernel.policies import Policy
 from aios.kernel.syscall import Status, Syscall
 from aios.kernel.waiters import Waiter
 
 FinalHook = Callable[[Syscall], None]
+#: Builds the core of a spec (``now`` is the clock's time): in-process, or in a shared state.
+MakeCore = Callable[[CoreSpec, float], AdmissionCore]
 #: What an attempt that ran really used of one budget line it reserved.
 Measure = Callable[[Syscall, Charge], float]
 
@@ -47,12 +49,14 @@ class Scheduler:
         arm_timer: Callable[[float], None] | None = None,
         ledger: Ledger | None = None,
         measure: Measure = estimate_stands,
+        make_core: MakeCore | None = None,
     ) -> None:
         self.policy = policy
         self.clock = clock
         self.ledger: Ledger = ledger if ledger is not None else LocalLedger()
         self._measure = measure
-        self.cores: dict[str, Core] = {}
+        self._make_core: MakeCore = make_core or (lambda spec, now: Core(spec, now=now))
+        self.cores: dict[str, AdmissionCore] = {}
         self.running: set[Syscall] = set()
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
@@ -62,14 +66,14 @@ class Scheduler:
         self._closed = False
 
     # -- cores ---------------------------------------------------------------------------------
-    def add_core(self, spec: CoreSpec) -> Core:
+    def add_core(self, spec: CoreSpec) -> AdmissionCore:
         with self._lock:
             core = self.cores.get(spec.name)
             if core is None:
-                core = self.cores[spec.name] = Core(spec, now=self.clock.now())
+                core = self.cores[spec.name] = self._make_core(spec, self.clock.now())
             return core
 
-    def core(self, name: str) -> Core | None:
+    def core(self, name: str) -> AdmissionCore | None:
         return self.cores.get(name)
 
     def learn(self, core_name: str, headers: Any) -> None:
@@ -176,7 +180,7 @@ class Scheduler:
         if sc.budget_held:
             sc.budget_held = False
             used = [self._measure(sc, c) if ran else 0.0 for c in sc.charges]
-            self.ledger.settle(sc.charges, used)
+            self.ledger.settle(sc.charges, used, str(sc.id))
         self.running.discard(sc)
         sc.attempt_ran = ran
         self.policy.on_finish(sc, now)  # before the attempt's start is dropped: LAS reads it
@@ -217,11 +221,22 @@ class Scheduler:
         if wake_at < self._armed_at and wake_at < math.inf and self._arm_timer is not None:
             self._armed_at = wake_at
             self._arm_timer(wake_at)
+        self._withdraw_idle()
         return woken
+
+    def _withdraw_idle(self) -> None:
+        """Leave the shared waiting order of every core this process no longer waits on."""
+        registered = [c for c in self.cores.values() if c.waiting]
+        if not registered:
+            return
+        wanted = {name for sc in self.policy.ordered() for name in sc.candidates}
+        for core in registered:
+            if core.name not in wanted:
+                core.withdraw()
 
     def _choose(
         self, now: float, wake_at: float
-    ) -> tuple[tuple[Syscall, Core] | None, float, list[tuple[Syscall, BaseException]]]:
+    ) -> tuple[tuple[Syscall, AdmissionCore] | None, float, list[tuple[Syscall, BaseException]]]:
         """The next syscall to admit, with its slot and budget already reserved; also the
         earliest time something else may fit, and the syscalls whose budget never will."""
         refused: list[tuple[Syscall, BaseException]] = []
@@ -248,9 +263,10 @@ class Scheduler:
             for name in self._candidates(sc):
                 if name in closed:
                     continue
-                core = self.cores.get(name)
-                if core is None:
+                found = self.cores.get(name)
+                if found is None:
                     continue
+                core = found
                 held_until = core.held_from(sc, now)
                 if held_until:  # a slot kept for another agent: says nothing about token sizes
                     wake_at = min(wake_at, held_until)
@@ -261,9 +277,18 @@ class Scheduler:
                     continue
                 if sc.charges and any(c.key in budget_blocked for c in sc.charges):
                     break  # waits for calls in flight to settle; a finish dispatches again
-                t = core.try_admit(sc, now)
+                t = math.inf
+                try:
+                    t = core.try_admit(sc, now, self.policy.rank(sc))
+                    shortfall = None
+                    if not t and sc.charges:
+                        shortfall = self.ledger.reserve(sc.charges, str(sc.id))
+                except SharedStateUnavailable as exc:
+                    if not t:
+                        core.release(sc, now, ran=False, usage_known=False)
+                    refused.append((sc, exc))
+                    return None, wake_at, refused
                 if not t:
-                    shortfall = self.ledger.reserve(sc.charges) if sc.charges else None
                     if shortfall is None:
                         sc.budget_held = bool(sc.charges)
                         return (sc, core), wake_at, refused
@@ -290,7 +315,7 @@ class Scheduler:
         # After a failure on one core, try the others first, that one last.
         return [c for c in sc.candidates if c != sc.avoid_core] + [sc.avoid_core]
 
-    def _admit(self, sc: Syscall, core: Core, now: float) -> None:
+    def _admit(self, sc: Syscall, core: AdmissionCore, now: float) -> None:
         """Mark ``sc`` running on ``core`` (whose slot ``try_admit`` already reserved)."""
         sc.status = Status.RUNNING
         sc.core = core

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aios.kernel.cores import Core
+    from aios.kernel.cores import AdmissionCore
     from aios.kernel.ledger import Charge
     from aios.kernel.waiters import Waiter
 
@@ -63,7 +63,7 @@ class Syscall:
     retries: int = 0
     error: str | None = None
     #: The core the syscall holds while running (``None`` when queued or final).
-    core: Core | None = None
+    core: AdmissionCore | None = None
     #: Name of the last core the syscall ran on, kept for the report.
     core_name: str | None = None
     #: Earliest time a retry may be admitted (backoff).

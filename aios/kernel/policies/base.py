@@ -59,6 +59,13 @@ class Policy(ABC):
     def on_finish(self, sc: Syscall, now: float) -> None:  # noqa: B027 - optional hook
         """A running syscall ended (or gave back its slot before a retry)."""
 
+    def rank(self, sc: Syscall) -> float:
+        """Where ``sc`` stands among the waiting calls of *other processes* sharing a core (lower
+        goes first). Within a process ``ordered`` decides; across processes only the first
+        waiting calls compare their ranks, so a rank must agree with ``ordered``. The default
+        is first come, first served (times are on the clock every process shares)."""
+        return sc.created_at
+
     def hold_after(self, sc: Syscall, now: float) -> float:
         """Seconds to keep the slot ``sc`` just gave back for its agent's next call (0: none)."""
         return 0.0

@@ -56,6 +56,9 @@ class FairPolicy(AgentQueues):
         charge = correction + sc.output_tokens * o.output_token_weight
         self.counters[k] = self.counters.get(k, 0.0) + charge / self._weight(k)
 
+    def rank(self, sc: Syscall) -> float:
+        return self.counters.get(self.key_of(sc), 0.0)
+
     def ordered_keys(self) -> Iterator[str]:
         return lazy_sorted(self.queues, key=lambda k: (self.counters[k], self._arrival[k]))
 

@@ -9,6 +9,9 @@ from typing import Any
 from aios.kernel.policies.base import AgentQueues, lazy_sorted
 from aios.kernel.syscall import Syscall
 
+#: Ranks of consecutive levels are this far apart: more than any clock reading in between.
+_LEVEL_SPAN = 1e9
+
 
 class LasPolicy(AgentQueues):
     """The agent that has had the least service goes first.
@@ -27,9 +30,16 @@ class LasPolicy(AgentQueues):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.attained: dict[str, float] = {}
         self._arrival: dict[str, int] = {}
+        self._first_seen: dict[str, float] = {}
 
     def on_active(self, key: str) -> None:
         self._arrival.setdefault(key, len(self._arrival))
+
+    def rank(self, sc: Syscall) -> float:
+        # Level first, then when the agent's first call was made (the order ``_arrival`` keeps).
+        k = self.key_of(sc)
+        first = self._first_seen.setdefault(k, sc.created_at)
+        return float(self.level(k)) * _LEVEL_SPAN + first
 
     def level(self, key: str) -> float:
         served = self.attained.get(key, 0.0)

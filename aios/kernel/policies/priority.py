@@ -18,3 +18,7 @@ class PriorityPolicy(KeyedPolicy):
 
     def sort_key(self, sc: Syscall) -> float:
         return self.options.aging_rate * sc.created_at - sc.priority
+
+    def rank(self, sc: Syscall) -> float:
+        # Without aging, priority alone orders; creation time only breaks ties.
+        return self.sort_key(sc) if self.options.aging_rate else -sc.priority + sc.created_at * 1e-12

@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from aios.kernel.policies.base import AgentQueues
 from aios.kernel.syscall import Syscall
 
+#: Ranks of consecutive turns are this far apart: more than any clock reading in between.
+_TURN_SPAN = 1e9
+
 
 class RoundRobinPolicy(AgentQueues):
     """Agents take turns; an agent served goes to the back of the ring."""
@@ -16,6 +19,7 @@ class RoundRobinPolicy(AgentQueues):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._ring: dict[str, None] = {}
+        self._turns: dict[str, int] = {}
 
     def on_active(self, key: str) -> None:
         self._ring.setdefault(key, None)
@@ -23,8 +27,13 @@ class RoundRobinPolicy(AgentQueues):
     def on_idle(self, key: str) -> None:
         self._ring.pop(key, None)
 
+    def rank(self, sc: Syscall) -> float:
+        # Agents that had fewer turns first; among equals, the older call.
+        return self._turns.get(self.key_of(sc), 0) * _TURN_SPAN + sc.created_at
+
     def on_dispatch(self, sc: Syscall, now: float) -> None:
         k = self.key_of(sc)
+        self._turns[k] = self._turns.get(k, 0) + 1
         if k in self._ring:
             del self._ring[k]
             self._ring[k] = None

@@ -1,0 +1,254 @@
+"""A core whose admission state is shared: the same limits for every process using the state."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from aios.kernel.cores import (
+    BUCKETS,
+    Core,
+    CoreSpec,
+    actual,
+    charge,
+    configured_limits,
+    probes_limits,
+    rate_limits_in,
+    refunds_unused,
+)
+from aios.kernel.shared.state import SharedState
+from aios.kernel.syscall import Syscall
+
+_SHORT = {"requests": "r", "tokens": "t", "input_tokens": "i", "output_tokens": "o"}
+_LONG = {v: k for k, v in _SHORT.items()}
+#: A call held back by another process's better-ranked call is woken by that call's admission;
+#: this is only the fallback should that message be lost.
+_ORDER_RECHECK_S = 0.25
+
+
+class SharedCore:
+    """The scheduler's view of a core kept in a shared state (same methods as :class:`Core`).
+
+    Every decision is one script run on the server; nothing is read and then written from here.
+    If the server is lost and ``redis_unavailable = "local"``, the core carries on as a plain
+    per-process :class:`Core`.
+    """
+
+    def __init__(self, spec: CoreSpec, state: SharedState, now: float) -> None:
+        self.spec = spec
+        self.state = state
+        self.local = Core(spec, now=now)
+        self.keys = state.core_keys(spec.name)
+        self.channel = state.wake_channel(spec.name)
+        limits = configured_limits(spec)
+        self._configured = [limits.get(b, 0) for b in BUCKETS]
+        self._probe = "1" if probes_limits(spec) else "0"
+        self._refunds = "1" if refunds_unused(spec) else "0"
+        #: This process's calls holding a slot here (through the shared state).
+        self._mine = 0
+        #: Whether this process has a call registered in the shared waiting order.
+        self.waiting = False
+        self._cooldown_until = 0.0
+        self._attempts = 0
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def in_use(self) -> int:
+        return self._mine + self.local.in_use
+
+    @property
+    def probing(self) -> bool:
+        return self.local.probing if self.state.degraded else self._probe == "1"
+
+    # -- admission -------------------------------------------------------------------------------
+    def open_until(self, now: float) -> float:
+        if self.state.degraded:
+            return self.local.open_until(now)
+        return self._cooldown_until if self._cooldown_until > now else 0.0
+
+    def held_from(self, sc: Syscall, now: float) -> float:
+        return self.local.held_from(sc, now) if self.state.degraded else 0.0
+
+    def wait_for(self, sc: Syscall, now: float) -> float:
+        """Read-only: 0 if ``sc`` would be admitted now (ignoring other processes' order)."""
+        if self.state.degraded:
+            return self.local.wait_for(sc, now)
+        result = self._admit(sc, now, rank=0.0, lease="-", dry=True)
+        if result is None:
+            return self.local.wait_for(sc, now)
+        return 0.0 if int(result[0]) == 0 else self._time(result[1], now)
+
+    def try_admit(self, sc: Syscall, now: float, rank: float = 0.0) -> float:
+        if self.state.degraded:
+            return self.local.try_admit(sc, now, rank)
+        self._attempts += 1
+        lease = f"{self.state.process}:{sc.id}:{self._attempts}"
+        result = self._admit(sc, now, rank=rank, lease=lease, dry=False)
+        if result is None:  # the server was lost just now: decide locally
+            self.waiting = False
+            return self.local.try_admit(sc, now, rank)
+        code = int(result[0])
+        if code == 0:
+            self.waiting = False
+            self._mine += 1
+            sc.lease_id = lease
+            self.state.hold_lease(self.keys, lease)
+            pending = _parse(result[1])
+            sc.pending_charges = pending or None
+            return 0.0
+        self.waiting = True
+        if code == 2:
+            return now + _ORDER_RECHECK_S
+        return self._time(result[1], now)
+
+    def _admit(self, sc: Syscall, now: float, *, rank: float, lease: str, dry: bool) -> Any:
+        cap = self.spec.max_concurrency
+        return self.state.run(
+            self.state.admit_script,
+            self.keys,
+            [
+                now,
+                lease,
+                self.state.process,
+                rank,
+                self.state.ttl,
+                -1 if cap is None else cap,
+                self.spec.rate_window_s,
+                self.spec.rate_margin_s,
+                self._probe,
+                *self._configured,
+                *(charge(b, sc) for b in BUCKETS),
+                sc.agent,
+                "1" if dry else "0",
+                self.channel,
+            ],
+            admission=not dry,
+        )
+
+    @staticmethod
+    def _time(text: Any, now: float) -> float:
+        t = float(text)
+        return math.inf if t < 0 else max(t, now + 1e-6)
+
+    def withdraw(self) -> None:
+        """This process has no call waiting here any more: stop holding a place in the order."""
+        self.waiting = False
+        self.state.run(
+            self.state.misc_script, self.keys, ["withdraw", self.state.process, self.channel]
+        )
+
+    # -- a call's life -----------------------------------------------------------------------------
+    def start(self, sc: Syscall, now: float) -> None:
+        if sc.lease_id is None:
+            self.local.start(sc, now)
+            return
+        charges, sc.pending_charges = sc.pending_charges, None
+        sc.charged = charges
+        self.state.run(
+            self.state.start_script, self.keys, [now, self.spec.rate_window_s, sc.lease_id]
+        )
+
+    def release(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool) -> None:
+        lease, sc.lease_id = sc.lease_id, None
+        if lease is None:
+            self.local.release(sc, now, ran=ran, usage_known=usage_known)
+            return
+        self._mine -= 1
+        sc.pending_charges = sc.charged = None
+        self.state.drop_lease(self.keys, lease)
+        self.state.run(
+            self.state.release_script,
+            self.keys,
+            [
+                now,
+                self.spec.rate_window_s,
+                lease,
+                "1" if ran else "0",
+                "1" if usage_known else "0",
+                self._refunds,
+                *(actual(b, sc) for b in BUCKETS),
+                self.channel,
+                self.state.process,
+            ],
+        )
+        if ran:
+            self._probe = "0"
+
+    def pause(self, until: float) -> None:
+        self._cooldown_until = max(self._cooldown_until, until)
+        self.local.pause(until)
+        self.state.run(self.state.misc_script, self.keys, ["pause", until])
+
+    def hold(self, agent: str, until: float) -> None:
+        self.local.hold(agent, until)
+        if self.spec.max_concurrency is not None:
+            self.state.run(self.state.misc_script, self.keys, ["hold", agent, until])
+
+    def learn(self, headers: Mapping[str, str], now: float) -> None:
+        self.local.learn(headers, now)
+        if not self.spec.learn_limits:
+            return
+        announced = rate_limits_in(headers)
+        if announced is None:
+            return
+        self._probe = "0"
+        configured = configured_limits(self.spec)
+        args: list[Any] = [now, self.spec.rate_window_s, self.channel, self.state.process]
+        for b in BUCKETS:
+            limit, remaining = announced.get(b, (-1, None))
+            args += [limit, -1 if remaining is None else remaining, "1" if b in configured else "0"]
+        self.state.run(self.state.learn_script, self.keys, args)
+
+    # -- inspection --------------------------------------------------------------------------------
+    def describe(self, now: float) -> dict[str, Any]:
+        raw = None
+        if not self.state.degraded:
+            raw = self.state.run(self.state.misc_script, self.keys, ["describe", now])
+        if raw is None:
+            return {**self.local.describe(now), "shared": False}
+        fields = dict(zip(raw[::2], raw[1::2], strict=True))
+        buckets = {}
+        for short, name in _LONG.items():
+            cap = fields.get(f"{short}:cap")
+            if cap is None:
+                continue
+            capacity = float(cap)
+            level = float(fields.get(f"{short}:lvl") or cap)
+            last = float(fields.get(f"{short}:t", now))
+            window = self.spec.rate_window_s
+            level = min(capacity, level + max(0.0, now - last) * capacity / window)
+            buckets[name] = {
+                "capacity": capacity,
+                "available": round(level, 3),
+                "learned": fields.get(f"{short}:learned") == "1",
+            }
+        return {
+            "api": self.spec.api,
+            "base_url": self.spec.base_url,
+            "max_concurrency": self.spec.max_concurrency,
+            "in_use": int(fields["in_use"]),
+            "in_use_here": self._mine,
+            "waiting_processes": int(fields["waiting_processes"]),
+            "admitted": int(float(fields.get("admitted", 0))),
+            "cooling_down_s": max(0.0, float(fields.get("cool", 0)) - now),
+            "pauses": int(float(fields.get("paused", 0))),
+            "probing": fields.get("probing") == "1",
+            "buckets": buckets,
+            "shared": True,
+        }
+
+    def __repr__(self) -> str:
+        return f"<SharedCore {self.name!r} in_use_here={self._mine}>"
+
+
+def _parse(record: str) -> dict[str, float]:
+    """``P r=1 t=300`` (as the admission script records charges) -> ``{"requests": 1, ...}``."""
+    out: dict[str, float] = {}
+    for part in record.split()[1:]:
+        short, _, amount = part.partition("=")
+        out[_LONG[short]] = float(amount)
+    return out

@@ -1,0 +1,117 @@
+-- ARGV: 1 now, 2 lease, 3 process, 4 rank, 5 ttl, 6 max concurrency (-1: none), 7 rate window,
+-- 8 rate margin, 9 probe when new (0/1), 10..13 configured limits r t i o (0: none),
+-- 14..17 charges r t i o, 18 agent, 19 dry run (0/1), 20 wake channel.
+-- Returns {0, record} when admitted, {1, wait} when not (wait: time it may fit, -1: an event),
+-- {2, 0} when a better-ranked call of another process fits first.
+local now, lease, pid = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local rank, ttl, cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local window, margin = tonumber(ARGV[7]), tonumber(ARGV[8])
+local agent, dry, channel = ARGV[18], ARGV[19] == '1', ARGV[20]
+
+drop_expired(now)
+if S['probing'] == nil then S['probing'] = ARGV[9] end
+for n, b in ipairs(BUCKETS) do
+  local conf = tonumber(ARGV[9 + n])
+  if conf > 0 then
+    local old = f(b .. ':cap', nil)
+    if old == nil then
+      S[b .. ':cap'] = conf
+      S[b .. ':lvl'] = conf
+      S[b .. ':t'] = now
+    elseif old ~= conf then
+      refill(b, now, window)
+      S[b .. ':lvl'] = conf - (old - f(b .. ':lvl'))
+      S[b .. ':cap'] = conf
+    end
+    S['probing'] = '0'
+  end
+end
+
+-- 0 if a call needing `need` (r t i o) for `who` fits now, else when it may (-1: an event).
+local function fits(need, who)
+  local cool = f('cool', 0)
+  if cool > now then return cool end
+  local limit = cap
+  if S['probing'] == '1' and (limit < 0 or limit > 1) then limit = 1 end
+  local in_use = redis.call('ZCARD', KEYS[2])
+  if limit >= 0 then
+    if in_use >= limit then return INF end
+    local held, first_end = 0, nil
+    local raw = redis.call('HGETALL', KEYS[7])
+    for i = 1, #raw, 2 do
+      local until_t = tonumber(raw[i + 1])
+      if until_t <= now then
+        redis.call('HDEL', KEYS[7], raw[i])
+      elseif raw[i] ~= who then
+        held = held + 1
+        if first_end == nil or until_t < first_end then first_end = until_t end
+      end
+    end
+    if held > 0 and in_use + held >= limit then return first_end end
+  end
+  local latest = 0
+  for n, b in ipairs(BUCKETS) do
+    local bcap = refill(b, now, window)
+    if bcap then
+      local rate = bcap / window
+      local want = math.min(bcap, need[n] + rate * margin) + f(b .. ':pend', 0)
+      if want > bcap then return INF end
+      local deficit = want - f(b .. ':lvl')
+      if deficit > 0 then latest = math.max(latest, now + deficit / rate) end
+    end
+  end
+  return latest
+end
+
+local mine = {tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17])}
+local wait = fits(mine, agent)
+if dry then
+  save()
+  return {wait == 0 and 0 or 1, tostring(wait)}
+end
+
+redis.call('ZADD', KEYS[4], rank, pid)
+redis.call('HSET', KEYS[5], pid, table.concat(mine, ' ') .. ' ' .. agent)
+redis.call('ZADD', KEYS[6], now + ttl, pid)
+if wait ~= 0 then
+  save()
+  return {1, tostring(wait)}
+end
+
+-- The waiting order is global: a better-ranked first call of another process that fits now
+-- goes first (one that does not fit yet does not hold up calls that do, as within a process).
+local better = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. rank, 'LIMIT', 0, 8)
+for _, other in ipairs(better) do
+  if other ~= pid then
+    local spec = redis.call('HGET', KEYS[5], other)
+    if spec then
+      local need, n, who = {}, 0, ''
+      for word in string.gmatch(spec, '[^ ]+') do
+        n = n + 1
+        if n <= 4 then need[n] = tonumber(word) else who = word end
+      end
+      if fits(need, who) == 0 then
+        save()
+        return {2, '0'}
+      end
+    end
+  end
+end
+
+redis.call('ZADD', KEYS[2], now + ttl, lease)
+S['admitted'] = f('admitted', 0) + 1
+local rec = 'P'
+for n, b in ipairs(BUCKETS) do
+  if S[b .. ':cap'] ~= nil then
+    S[b .. ':pend'] = f(b .. ':pend', 0) + mine[n]
+    rec = rec .. ' ' .. b .. '=' .. string.format('%.17g', mine[n])
+  end
+end
+redis.call('HSET', KEYS[3], lease, rec)
+redis.call('HDEL', KEYS[7], agent)
+redis.call('ZREM', KEYS[4], pid)
+redis.call('HDEL', KEYS[5], pid)
+redis.call('ZREM', KEYS[6], pid)
+save()
+redis.call('PUBLISH', channel, pid)
+return {0, rec}

@@ -1,0 +1,31 @@
+-- ARGV: 1 now, 2 rate window, 3 wake channel, 4 process, then per bucket r t i o: limit
+-- (-1: not sent), remaining (-1: not sent), configured (0/1).
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+for n, b in ipairs(BUCKETS) do
+  local limit = tonumber(ARGV[2 + 3 * n])
+  local remaining = tonumber(ARGV[3 + 3 * n])
+  local configured = ARGV[4 + 3 * n] == '1'
+  if limit > 0 then
+    local cap = f(b .. ':cap', nil)
+    if not configured then
+      if cap == nil then
+        S[b .. ':cap'] = limit
+        S[b .. ':lvl'] = limit
+        S[b .. ':t'] = now
+        S[b .. ':learned'] = '1'
+      elseif cap ~= limit then
+        refill(b, now, window)
+        S[b .. ':lvl'] = limit - (cap - f(b .. ':lvl'))
+        S[b .. ':cap'] = limit
+      end
+    end
+    if remaining >= 0 and f(b .. ':cap', nil) ~= nil then
+      refill(b, now, window)
+      if remaining < f(b .. ':lvl') then S[b .. ':lvl'] = remaining end
+    end
+  end
+end
+S['probing'] = '0'
+save()
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1

@@ -115,7 +115,8 @@ def _popen_aios(args: list[str], sim: SimServer) -> subprocess.Popen[str]:
 def test_sigkill_of_a_process_holding_slots_frees_them_within_10_s(
     tmp_path: Path, sim: SimServer, redis_url: str
 ) -> None:
-    config = write_config(tmp_path, sim.openai_base_url, {"max_concurrency": 2})
+    # Limits stated in full: no slow start, whose one probing call the victim would hold forever.
+    config = write_config(tmp_path, sim.openai_base_url, {"max_concurrency": 2, "learn_limits": False})
     run = ["run", "-q", "--frameworks", "openai", "--config", str(config), "--redis", redis_url]
     sim.reset()
     victim = _popen_aios([*run, str(PROGRAMS / "holder.py"), "victim", "2"], sim)

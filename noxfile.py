@@ -21,7 +21,7 @@ TELEMETRY_OFF = {
     "OTEL_SDK_DISABLED": "true",
     "DO_NOT_TRACK": "1",
 }
-COMMON_EXTRAS = "dev,openai,anthropic,langchain,autogen,openai-agents,plot,redis"
+COMMON_EXTRAS = "dev,openai,anthropic,langchain,autogen,openai-agents,plot,otel,redis"
 PLUGIN = "plugins/aios-pydantic-ai"
 SUITES = ["tests", "compat_tests"]
 
@@ -34,8 +34,10 @@ def _pytest(session: nox.Session, *paths: str) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff>=0.5")
+    # mypy must see the package's dependencies and the frameworks the adapters type against.
+    session.install("-e", f".[{COMMON_EXTRAS}]")
     session.run("ruff", "check", "aios", "tests", "compat_tests", "benchmarks", "plugins", "noxfile.py")
+    session.run("mypy", "--strict", "aios")
 
 
 @nox.session

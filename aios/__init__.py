@@ -4,7 +4,7 @@ import aios
 aios.patch()                      # every installed framework goes through the kernel
 with aios.agent("planner"):
     ...                           # calls in here are attributed to "planner"
-print(aios.kernel().report())
+print(aios.get_kernel().report())
 """
 
 from aios._version import __version__
@@ -25,7 +25,7 @@ from aios.errors import (
 )
 from aios.kernel.context import agent
 from aios.runner.cluster_report import cluster_report
-from aios.runtime import boot, kernel, shutdown
+from aios.runtime import boot, get_kernel, shutdown
 
 __all__ = [
     "AccessDenied",
@@ -44,7 +44,7 @@ __all__ = [
     "agent",
     "boot",
     "cluster_report",
-    "kernel",
+    "get_kernel",
     "load_config",
     "patch",
     "patched",

@@ -30,11 +30,11 @@ def show_config(
     ),
 ) -> None:
     """Print the effective configuration as JSON (file + AIOS_* environment + defaults)."""
-    from aios.config import load_config
     from aios.errors import ConfigError
+    from aios.runtime import checked_config
 
     try:
-        cfg = load_config(config)
+        cfg = checked_config(config)
     except ConfigError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
@@ -48,7 +48,7 @@ def _register() -> None:
 
     app.command("demo")(demo)
     app.command("sim")(sim)
-    app.command("bench")(bench)
+    app.command("bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(bench)
     from aios.runner.cli import plugins_command, run
 
     app.command(
@@ -60,6 +60,9 @@ def _register() -> None:
         },
     )(run)
     app.command("plugins")(plugins_command)
+    from aios.top.cli import top
+
+    app.command("top")(top)
     from aios.runner.cli import report_command
 
     app.command("report")(report_command)

@@ -8,7 +8,9 @@ Environment overrides name a top-level key in upper case (``AIOS_POLICY=fair``,
 
 from __future__ import annotations
 
+import difflib
 import json
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -26,6 +28,11 @@ from pydantic import (
 )
 
 from aios.errors import ConfigError
+
+log = logging.getLogger("aios.config")
+
+#: Bounds of a priority: scores stay exact as floats, whatever the aging adds.
+PRIORITY_LIMIT = 10**9
 
 API_KINDS = ("openai.chat", "openai.responses", "openai", "anthropic.messages", "anthropic", "sim")
 
@@ -82,7 +89,7 @@ class ToolConfig(_Strict):
 
 
 class AgentConfig(_Strict):
-    priority: int | None = None
+    priority: int | None = Field(default=None, ge=-PRIORITY_LIMIT, le=PRIORITY_LIMIT)
     weight: float = Field(default=1.0, gt=0)
     #: Globs of model names this agent may call; ``None`` allows all.
     allowed_models: list[str] | None = None
@@ -94,6 +101,10 @@ class AgentConfig(_Strict):
 
 class RetryConfig(_Strict):
     max_retries: int = Field(default=6, ge=0, le=100)
+    #: Retries after a connection failure or a timeout, at most (the SDKs' own default is 2): an
+    #: endpoint that is down fails the program about as fast as without aios. Rate limits and
+    #: overload, which the provider says when to retry, keep ``max_retries``.
+    max_network_retries: int = Field(default=2, ge=0, le=100)
     base_delay: float = Field(default=0.5, ge=0)
     max_delay: float = Field(default=8.0, gt=0)
 
@@ -110,7 +121,7 @@ class KernelConfig(_Strict):
     las_first_level_s: float = Field(default=10.0, ge=0)
     #: Seconds ``las`` keeps a finished call's slot for the same agent's next call.
     las_hold_s: float = Field(default=0.05, ge=0, le=5)
-    default_priority: int = 0
+    default_priority: int = Field(default=0, ge=-PRIORITY_LIMIT, le=PRIORITY_LIMIT)
     cores: list[CoreConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
     tools: dict[str, ToolConfig] = Field(default_factory=dict)
@@ -121,7 +132,6 @@ class KernelConfig(_Strict):
     keep_syscalls: PositiveInt | None = 200_000
     #: Adapters to leave unpatched (also ``AIOS_DISABLE_ADAPTERS=a,b``).
     disable_adapters: list[str] = Field(default_factory=list)
-    mode: Literal["gate"] = "gate"
     #: Share admission state (slots, rate buckets, cool-downs, budgets, waiting order) with every
     #: process using the same Redis/Valkey URL and prefix (``redis://``, ``rediss://``, ``unix://``).
     redis_url: str | None = None
@@ -131,6 +141,12 @@ class KernelConfig(_Strict):
     redis_unavailable: Literal["local", "fail"] = "local"
     #: Seconds a crashed process keeps its slots and reservations (renewed every third of it).
     lease_ttl_s: float = Field(default=6.0, gt=0.5, le=60)
+    #: Record every call but never delay, retry or refuse one (``AIOS_OBSERVE=1``): how
+    #: ``aios bench`` measures a program "without aios" the same way it measures it with.
+    observe: bool = False
+    #: Export OpenTelemetry GenAI spans and metrics (also ``AIOS_OTEL=1``, ``aios run --otel``);
+    #: needs the ``aios-kernel[otel]`` extra and reads the standard ``OTEL_*`` variables.
+    otel: bool = False
 
     @model_validator(mode="after")
     def _cross_check(self) -> KernelConfig:
@@ -186,9 +202,12 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     }
     out: dict[str, Any] = {}
     for key, raw in environ.items():
-        if not key.startswith("AIOS_") or key in skip or key.startswith("AIOS_RUN_"):
+        if not key.startswith("AIOS_") or key in skip or key.startswith(("AIOS_RUN_", "AIOS_BENCH_")):
             continue
         path = key[5:].lower().split("__")
+        if path[0] not in KernelConfig.model_fields:
+            _warn_unknown_env(key)
+            continue
         try:
             value: Any = json.loads(raw)
         except ValueError:
@@ -201,6 +220,20 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         names = [n.strip() for n in environ["AIOS_DISABLE_ADAPTERS"].split(",") if n.strip()]
         out["disable_adapters"] = names
     return out
+
+
+_warned_env: set[str] = set()
+
+
+def _warn_unknown_env(key: str) -> None:
+    # Other tools use the AIOS_ prefix too: a name that is no config key is theirs or a typo,
+    # so it is ignored, and said once per process rather than failing every call.
+    if key in _warned_env:
+        return
+    _warned_env.add(key)
+    close = difflib.get_close_matches(key[5:].lower(), list(KernelConfig.model_fields), n=1, cutoff=0.75)
+    hint = f" (did you mean AIOS_{close[0].upper()}?)" if close else ""
+    log.warning("aios: ignoring environment variable %s: it names no config key%s", key, hint)
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from aios.config import KernelConfig, load_config
 from aios.errors import KernelError
 from aios.kernel.kernel import Kernel
+from aios.kernel.policies import make_policy
 
 _lock = threading.Lock()
 _kernel: Kernel | None = None
@@ -39,6 +41,10 @@ def _start(config: KernelConfig) -> Kernel:
     from aios.adapters.plugins import plugins  # the kernel itself never imports adapters
 
     k = Kernel(config)
+    if config.otel:
+        from aios.telemetry.otel import attach  # imports opentelemetry only when enabled
+
+        attach(k)
     for observer in plugins().observers(k):
         k.add_observer(observer)
     if config.redis_url:
@@ -50,7 +56,7 @@ def _start(config: KernelConfig) -> Kernel:
     return k
 
 
-def kernel() -> Kernel:
+def get_kernel() -> Kernel:
     """The running kernel, booted from the configuration on first use."""
     k = _kernel
     if k is not None and k.running:
@@ -59,6 +65,26 @@ def kernel() -> Kernel:
         if _kernel is None or not _kernel.running:
             return _boot_default()
         return _kernel
+
+
+#: The short name adapters import; the public one is ``aios.get_kernel`` (``aios.kernel`` is
+#: the package).
+kernel = get_kernel
+
+
+def checked_config(path: Path | str | None = None) -> KernelConfig:
+    """The configuration the kernel would boot with (from ``path`` if given), checked as booting
+    checks it.
+
+    Raises :class:`aios.ConfigError` for any bad key or value, the policy name included (plugins
+    are loaded first, since they may register policies).
+    """
+    from aios.adapters.plugins import plugins  # the kernel itself never imports adapters
+
+    plugins()
+    config = load_config(path)
+    make_policy(config.policy)
+    return config
 
 
 def _boot_default() -> Kernel:

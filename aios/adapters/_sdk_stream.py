@@ -23,7 +23,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from aios.adapters._sdk_usage import merge, usage_of_payload
+from aios.adapters._sdk_usage import merge, response_model, usage_of_payload
 from aios.kernel.failures import Usage
 from aios.kernel.lease import Lease
 
@@ -103,6 +103,9 @@ class StreamWatch:
             message = error.get("message") if isinstance(error, dict) else str(error)
             self.error_event = f"the provider sent an error mid-stream: {message}"
         self.usage = merge(self.usage, usage_of_payload(event))
+        model = response_model(event)
+        if model is not None:
+            self.lease.syscall.response_model = model
 
     def eof(self) -> None:
         if self._buf:
@@ -122,7 +125,11 @@ class StreamWatch:
         lease = self.lease
         if not self.sse and self.complete and self._body:
             try:
-                self.usage = usage_of_payload(json.loads(b"".join(self._body)))
+                body = json.loads(b"".join(self._body))
+                self.usage = usage_of_payload(body)
+                model = response_model(body)
+                if model is not None:
+                    lease.syscall.response_model = model
             except ValueError:
                 pass
             self._body = []

@@ -65,6 +65,15 @@ def usage_of_payload(payload: Any) -> Usage | None:
     return None
 
 
+def response_model(payload: Any) -> str | None:
+    """The model that answered, as a response body or stream event names it (for tracing)."""
+    for holder in (payload, _field(payload, "response"), _field(payload, "message")):
+        model = _field(holder, "model") if holder is not None else None
+        if isinstance(model, str) and model:
+            return model
+    return None
+
+
 def merge(old: Usage | None, new: Usage | None) -> Usage | None:
     """Later stream events refine earlier ones (Anthropic's ``message_delta`` is cumulative)."""
     if new is None:

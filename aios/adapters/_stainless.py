@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from aios.adapters._sdk_stream import watch_response
-from aios.adapters._sdk_usage import retry_after_seconds, usage_of_payload
+from aios.adapters._sdk_usage import response_model, retry_after_seconds, usage_of_payload
 from aios.adapters.base import Adapter
 from aios.kernel.context import current_agent, inside_llm_call
 from aios.kernel.failures import Failure, Usage, classify_generic
@@ -149,6 +149,10 @@ class StainlessAdapter(Adapter):
     def _one_attempt(client: Any, options: Any) -> Any:
         """A copy of ``options`` that the SDK will not retry, with a stable idempotency key."""
         opts = copy.copy(options)
+        # Observe mode (``aios bench`` without aios): the kernel does not retry, so the SDK's
+        # own retries stay as the program set them.
+        if kernel().config.observe:
+            return opts
         opts.max_retries = 0
         if getattr(opts, "idempotency_key", None) is None and str(opts.method).lower() != "get":
             make_key = getattr(client, "_idempotency_key", None)
@@ -216,6 +220,9 @@ class StainlessAdapter(Adapter):
                 )
                 lease.succeed()
             return
+        model = response_model(result)
+        if model is not None:
+            lease.syscall.response_model = model
         lease.succeed(usage=_result_usage(result, response), headers=headers)
 
     # -- failures ---------------------------------------------------------------------------------

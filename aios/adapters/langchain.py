@@ -44,6 +44,7 @@ from aios.kernel.context import (
     inside_llm_call,
     inside_syscall,
     syscall_scope,
+    tool_call,
 )
 from aios.kernel.failures import Usage
 from aios.kernel.lease import Lease
@@ -411,7 +412,8 @@ def _tool_run(
         with acting_as(ident):
             return wrapped(*args, **kwargs)
 
-    return kernel().run_tool(str(instance.name), run, framework=FRAMEWORK, agent=ident)
+    with tool_call(kwargs.get("tool_call_id")):
+        return kernel().run_tool(str(instance.name), run, framework=FRAMEWORK, agent=ident)
 
 
 async def _tool_arun(
@@ -429,7 +431,8 @@ async def _tool_arun(
         with acting_as(ident):
             return await wrapped(*args, **kwargs)
 
-    return await kernel().arun_tool(str(instance.name), run, framework=FRAMEWORK, agent=ident)
+    with tool_call(kwargs.get("tool_call_id")):
+        return await kernel().arun_tool(str(instance.name), run, framework=FRAMEWORK, agent=ident)
 
 
 # -- the adapter ----------------------------------------------------------------------------------------

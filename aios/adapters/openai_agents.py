@@ -28,10 +28,11 @@ from aios.adapters.hookspecs import hookimpl
 from aios.errors import AdapterError
 from aios.kernel.context import (
     AgentIdentity,
-    acting_as,
+    agent_run,
     current_agent,
     inside_llm_call,
     syscall_scope,
+    tool_call,
 )
 from aios.kernel.failures import Usage
 from aios.kernel.lease import Lease
@@ -102,7 +103,7 @@ async def _turn(
     ident = _turn_identity(wrapped, args, kwargs)
     if ident is None:
         return await wrapped(*args, **kwargs)
-    with acting_as(ident):
+    with agent_run(ident):  # acting as the turn's agent, inside its invoke_agent span
         return await wrapped(*args, **kwargs)
 
 
@@ -118,7 +119,10 @@ async def _invoke_tool(
     context = _argument(wrapped, args, kwargs, "context")
     name = getattr(tool, "name", None) or "function_tool"
     ident = identity_of(getattr(context, "agent", None)) or current_agent()
-    return await kernel().arun_tool(name, lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=ident)
+    with tool_call(getattr(context, "tool_call_id", None)):
+        return await kernel().arun_tool(
+            name, lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=ident
+        )
 
 
 # -- models that are not served by the openai SDK ------------------------------------------------

@@ -8,17 +8,16 @@ from contextlib import contextmanager
 
 from aios.adapters.base import Adapter
 from aios.adapters.plugins import plugins
-from aios.config import load_config
 from aios.errors import AdapterError, UnknownFrameworkError
 
 log = logging.getLogger("aios.adapters")
 
 
 def _disabled() -> set[str]:
-    try:
-        return set(load_config().disable_adapters)
-    except Exception:  # a bad config is reported when the kernel boots, not here
-        return set()
+    from aios.runtime import checked_config
+
+    # A bad configuration is patch()'s own error: found at the first call, it would fail them all.
+    return set(checked_config().disable_adapters)
 
 
 def _select(names: tuple[str, ...]) -> list[Adapter]:

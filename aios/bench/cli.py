@@ -49,7 +49,13 @@ def _shared(agents: int | None, repeat: int, out: Path) -> None:
 
 
 def bench(
-    scenario: str = typer.Argument(..., help=f"One of: {', '.join([*SCENARIOS, 'scale', 'shared', 'all'])}."),
+    ctx: typer.Context,
+    scenario: str | None = typer.Argument(
+        None,
+        metavar="SCENARIO|SCRIPT",
+        help=f"One of: {', '.join([*SCENARIOS, 'scale', 'shared', 'all'])}; "
+        "or your program (SCRIPT [ARGS...]).",
+    ),
     agents: int | None = typer.Option(None, min=1, help="Concurrent agents (default: the scenario's)."),
     frameworks: str | None = typer.Option(
         None, help="Comma-separated: openai, langchain, openai-agents, autogen (default: the scenario's)."
@@ -57,12 +63,69 @@ def bench(
     policy: str | None = typer.Option(None, help="Scheduling policy for the aios runs."),
     repeat: int = typer.Option(1, min=1, max=20, help="Rounds; modes alternate within each round."),
     out: Path = typer.Option(DEFAULT_OUT, help="Where results.json, results.md and plots go."),
+    module: str | None = typer.Option(None, "-m", help="Your program as a module (`python -m MODULE`)."),
+    copies: int = typer.Option(4, min=1, max=512, help="Your program: copies run at once ({copy} in ARGS)."),
+    config: Path | None = typer.Option(None, help="Your program: aios config (TOML) for the with-aios runs."),
+    mode: list[str] = typer.Option([], "--mode", help="Your program: one more mode, NAME=CONFIG.toml."),
+    plain: bool = typer.Option(
+        False, help="Your program: also run it with no aios, to measure observe mode."
+    ),
+    provider: str = typer.Option("sim", help="Your program: sim (embedded, free) or env (your real keys)."),
+    yes: bool = typer.Option(False, "--yes", help="With --provider env: do not ask before spending."),
+    rpm: int | None = typer.Option(None, min=1, help="Embedded sim: requests per minute."),
+    tpm: int | None = typer.Option(None, min=1, help="Embedded sim: tokens per minute."),
+    slots: int | None = typer.Option(None, min=1, help="Embedded sim: parallel slots (server profile)."),
+    profile: str = typer.Option("api", help="Embedded sim: instant | api | server."),
+    faults: str | None = typer.Option(None, help="Embedded sim: fault rates, e.g. '500=0.05,429=0.02'."),
+    time_scale: float = typer.Option(1.0, min=0.001, help="Embedded sim: simulated seconds per real second."),
+    reruns: int = typer.Option(
+        3, min=0, max=50, help="Your program: re-runs of copies failed by an LLM error."
+    ),
+    timeout: float = typer.Option(600.0, min=1, help="Your program: seconds before a copy is stopped."),
 ) -> None:
-    """Benchmark framework agents with and without aios, side by side, on `aios sim`."""
-    if scenario == "shared":
+    """Benchmark agents with and without aios, side by side: built-in scenarios, or your program.
+
+    `aios bench SCRIPT [ARGS]` / `aios bench -m MODULE [ARGS]` runs --copies of your program at
+    once without aios (observe mode) and with aios, on an embedded sim unless `--provider env`.
+    Put bench options before SCRIPT, or the program's own options after `--`.
+    """
+    if scenario == "shared" and module is None and not ctx.args:
         # N processes on one key: no aios, per-process aios, shared aios (aios.bench.shared).
         _shared(agents, repeat, out)
         return
+    if module is not None or scenario not in (*SCENARIOS, "scale", "all"):
+        from aios.bench.program_cli import ProgramOptions, run_program_bench
+
+        args = [*([scenario] if module is not None and scenario is not None else []), *ctx.args]
+        script = None if module is not None else scenario
+        run_program_bench(
+            ProgramOptions(
+                script,
+                module,
+                tuple(args),
+                copies,
+                repeat,
+                reruns,
+                timeout,
+                policy,
+                config,
+                tuple(mode),
+                plain,
+                provider,
+                yes,
+                rpm,
+                tpm,
+                slots,
+                profile,
+                faults,
+                time_scale,
+                out,
+            )
+        )
+        return
+    assert scenario is not None  # a scenario name (checked above)
+    if ctx.args:
+        raise typer.BadParameter(f"unexpected arguments {' '.join(ctx.args)!r} after the scenario name")
     names = [*SCENARIOS, "scale"] if scenario == "all" else [scenario]
     for name in names:
         if name not in SCENARIOS and name != "scale":

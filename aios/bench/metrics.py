@@ -46,6 +46,13 @@ def summarize(run: dict[str, Any], sim_stats: dict[str, Any]) -> dict[str, Any]:
         "errors": sorted({a["error"].split(":")[0] for a in agents if a["error"]}),
         "mean_wait_s": mean(run["kernel"]["waits"]) if run.get("kernel", {}).get("waits") else None,
         "completion_times": sorted(ok),
+        # Time series for the plots, in seconds since the agents started.
+        "rate_limited_times": sorted(
+            t - run["started_monotonic"] for t in sim_stats.get("rate_limited_at", [])
+        )
+        if "started_monotonic" in run
+        else [],
+        "queue_timeline": run.get("kernel", {}).get("queue", []),
     }
 
 

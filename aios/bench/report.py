@@ -61,6 +61,8 @@ def plots(result: dict[str, Any], out: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from aios.bench.plots import label, story
+
     written: list[Path] = []
     name = result["scenario"]
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -68,7 +70,7 @@ def plots(result: dict[str, Any], out: Path) -> list[Path]:
         times = run["completion_times"]
         if times:
             ys = [(i + 1) / run["agents"] for i in range(len(times))]
-            ax.step(times, ys, where="post", label=f"{run['mode']} (round {run['round'] + 1})")
+            ax.step(times, ys, where="post", label=label(run, result["runs"]))
     ax.set_xlabel("agent completion time (s)")
     ax.set_ylabel("fraction of agents completed")
     ax.set_title(f"{name}: completion-time CDF")
@@ -78,17 +80,9 @@ def plots(result: dict[str, Any], out: Path) -> list[Path]:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     written.append(path)
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    labels = [f"{r['mode']}#{r['round'] + 1}" for r in result["runs"]]
-    ax.bar(labels, [r["makespan_s"] for r in result["runs"]], color="#4a7ab5")
-    ax.set_ylabel("makespan (s)")
-    ax.set_title(f"{name}: makespan")
-    path = out / f"{name}-makespan.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    written.append(path)
+    # Agents finished, 429s and the queue over time: a makespan bar alone would show a run whose
+    # agents failed early as the fast one.
+    written.append(story(result, out))
     return written
 
 

@@ -11,6 +11,7 @@ import importlib
 import json
 import resource
 import sys
+import threading
 import time
 from typing import Any
 
@@ -53,6 +54,24 @@ async def _agents(spec: dict[str, Any], indices: list[int]) -> list[dict[str, An
     return await asyncio.gather(*(one(i) for i in indices))
 
 
+class _QueueSampler:
+    """The kernel's queue length and calls in flight every ``period`` seconds, for the plots."""
+
+    def __init__(self, kernel: Any, t0: float, period: float = 0.1) -> None:
+        self.samples: list[list[float]] = []
+        self._done = threading.Event()
+        if kernel is not None:
+            threading.Thread(target=self._run, args=(kernel, t0, period), daemon=True).start()
+
+    def _run(self, kernel: Any, t0: float, period: float) -> None:
+        while not self._done.wait(period):
+            snap = kernel.scheduler.snapshot()
+            self.samples.append([round(time.monotonic() - t0, 3), snap["queued"], snap["running"]])
+
+    def stop(self) -> None:
+        self._done.set()
+
+
 def main() -> None:
     spec = json.loads(sys.argv[1])
     for framework in spec["frameworks"]:
@@ -70,11 +89,14 @@ def main() -> None:
     rss0 = rss_kb()
     cpu0 = time.process_time()
     t0 = time.monotonic()
+    queue = _QueueSampler(kernel, t0)
     results = asyncio.run(_agents(spec, spec["indices"]))
     elapsed = time.monotonic() - t0
+    queue.stop()
     cpu = time.process_time() - cpu0
     out: dict[str, Any] = {
         "mode": spec["mode"],
+        "started_monotonic": t0,
         "agents": results,
         "makespan_s": elapsed,
         "cpu_s": cpu,
@@ -88,6 +110,7 @@ def main() -> None:
             "llm_calls": sum(1 for s in report["syscalls"] if s["kind"] == "llm"),
             "retries": sum(s["retries"] for s in report["syscalls"]),
             "waits": waits,
+            "queue": queue.samples,
         }
     print(json.dumps(out))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -21,7 +22,7 @@ DEFAULT_OUT = Path("aios-demo")
 
 def _live_table(states: list[AgentState], kernel: Kernel, started: float) -> Table:
     snap = kernel.stats()
-    core = next(iter(c for name, c in snap["cores"].items() if name == "sim"), {})
+    core: dict[str, Any] = next(iter(c for name, c in snap["cores"].items() if name == "sim"), {})
     title = (
         f"aios demo — {time.monotonic() - started:5.1f}s — queued {snap['queued']}, "
         f"running {snap['running']}, slots {core.get('in_use', 0)}/{core.get('max_concurrency')}"
@@ -114,6 +115,13 @@ def demo(
     if kernel_only:
         asyncio.run(_run(agents, policy, rpm * 60, tpm, slots, console))
         return
-    from aios.demo.frameworks import run_demo
+    from aios.demo.frameworks import installed_frameworks, run_demo
 
+    if not installed_frameworks():
+        typer.echo(
+            "aios demo: error: no agent framework is installed; install them with "
+            "pip install 'aios-kernel[all]', or run `aios demo --kernel` for the framework-free demo",
+            err=True,
+        )
+        raise typer.Exit(1)
     run_demo(agents=agents, rpm=rpm, policy=policy, out=out, console=console)

@@ -8,9 +8,11 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from aios.config import PRIORITY_LIMIT
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,6 +29,49 @@ _current: contextvars.ContextVar[AgentIdentity | None] = contextvars.ContextVar(
     "aios_agent", default=None
 )
 _inside: contextvars.ContextVar[str | None] = contextvars.ContextVar("aios_inside", default=None)
+
+#: Context managers entered around every ``agent(...)`` scope, innermost last. Tracing adds one
+#: that opens an ``invoke_agent`` span; with none registered a scope costs nothing more.
+scope_hooks: list[Callable[[AgentIdentity], AbstractContextManager[Any]]] = []
+
+
+_tool_call: contextvars.ContextVar[str | None] = contextvars.ContextVar("aios_tool_call", default=None)
+
+
+@contextmanager
+def agent_run(identity: AgentIdentity) -> Iterator[None]:
+    """A framework agent's run (or turn): ``acting_as`` plus the scope hooks of ``agent``."""
+    with _agent_scope(identity):
+        yield
+
+
+@contextmanager
+def tool_call(call_id: str | None) -> Iterator[None]:
+    """The framework's id of the tool call about to become a syscall (tracing reads it)."""
+    token = _tool_call.set(call_id)
+    try:
+        yield
+    finally:
+        _tool_call.reset(token)
+
+
+def current_tool_call() -> str | None:
+    return _tool_call.get()
+
+
+@contextmanager
+def _agent_scope(identity: AgentIdentity) -> Iterator[None]:
+    token = _current.set(identity)
+    try:
+        if not scope_hooks:
+            yield
+            return
+        with ExitStack() as stack:
+            for hook in list(scope_hooks):
+                stack.enter_context(hook(identity))
+            yield
+    finally:
+        _current.reset(token)
 
 
 def process_agent_name() -> str:
@@ -54,20 +99,28 @@ class agent:
             raise ValueError(f"an agent needs a non-empty name, got {name!r}")
         if priority is not None and not isinstance(priority, int):
             raise TypeError(f"agent priority must be an int, got {priority!r}")
+        if priority is not None and abs(priority) > PRIORITY_LIMIT:
+            # Never format a huge int in full: str() of one beyond 4300 digits raises.
+            sign = "-" if priority < 0 else ""
+            digits = int(priority.bit_length() * 0.30103)
+            shown = repr(priority) if digits < 18 else f"about {sign}10**{digits}"
+            raise ValueError(f"agent priority must be from -10**9 to 10**9 (aios.agent), got {shown}")
         self.identity = AgentIdentity(name.strip(), priority, group)
-        self._tokens: list[contextvars.Token[AgentIdentity | None]] = []
+        self._scopes: list[AbstractContextManager[None]] = []
 
     def __enter__(self) -> AgentIdentity:
-        self._tokens.append(_current.set(self.identity))
+        scope = _agent_scope(self.identity)
+        scope.__enter__()
+        self._scopes.append(scope)
         return self.identity
 
-    def __exit__(self, *exc: object) -> None:
-        _current.reset(self._tokens.pop())
+    def __exit__(self, *exc: Any) -> None:
+        self._scopes.pop().__exit__(*exc)
 
     async def __aenter__(self) -> AgentIdentity:
         return self.__enter__()
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, *exc: Any) -> None:
         self.__exit__(*exc)
 
     def __call__(self, fn: F) -> F:
@@ -76,21 +129,15 @@ class agent:
 
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                token = _current.set(identity)
-                try:
+                with _agent_scope(identity):
                     return await fn(*args, **kwargs)
-                finally:
-                    _current.reset(token)
 
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            token = _current.set(identity)
-            try:
+            with _agent_scope(identity):
                 return fn(*args, **kwargs)
-            finally:
-                _current.reset(token)
 
         return wrapper  # type: ignore[return-value]
 

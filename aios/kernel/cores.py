@@ -310,6 +310,7 @@ class Core:
                     "capacity": b.capacity,
                     "available": round(b.available(now), 3),
                     "learned": name in self.learned,
+                    "pending": self.pending.get(name, 0.0),
                 }
                 for name, b in self.buckets.items()
             },

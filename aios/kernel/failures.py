@@ -41,5 +41,5 @@ def classify_generic(exc: BaseException) -> Failure:
 
 def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
     """Exponential backoff with jitter for retry number ``attempt`` (1-based)."""
-    ceiling = min(cap, base * (2 ** (attempt - 1)))
+    ceiling = min(cap, base * 2.0 ** (attempt - 1))
     return float(ceiling * (0.5 + rng.random() / 2))

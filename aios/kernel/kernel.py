@@ -8,7 +8,7 @@ import fnmatch
 import random
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aios.config import KernelConfig
 from aios.errors import AccessDenied, AdmissionError, KernelShutdown, SyscallCancelled, ToolTimeout
@@ -30,19 +30,14 @@ if TYPE_CHECKING:
     from aios.kernel.shared import SharedState
 
 T = TypeVar("T")
+#: Failures of the way to the provider rather than answers from it (see ``retry.max_network_retries``).
+_NETWORK_REASONS = frozenset({"connection", "timeout"})
 Classifier = Callable[[BaseException], Failure]
 Outcome = Callable[[Any], tuple[Usage | None, Mapping[str, str] | None]]
 
 
-class Observer(Protocol):
-    """Sees every syscall. Any method may be left out. ``on_submit`` may raise to refuse a call."""
-
-    def on_submit(self, syscall: Syscall) -> None: ...
-    def on_finish(self, syscall: Syscall) -> None: ...
-
-
 class Kernel:
-    """One per process (see ``aios.kernel()``); usable from any thread and any event loop."""
+    """One per process (see ``aios.get_kernel()``); usable from any thread and any event loop."""
 
     def __init__(self, config: KernelConfig | None = None, *, clock: Clock | None = None) -> None:
         self.config = config or KernelConfig()
@@ -85,6 +80,7 @@ class Kernel:
             measure=lambda sc, charge: self.metering.actual(sc, charge),
             ledger=ledger,
             make_core=make_core,
+            immediate=self.config.observe,
         )
         for spec in self.router.specs.values():
             self.scheduler.add_core(spec)
@@ -215,8 +211,9 @@ class Kernel:
         if sc.seq:
             return
         try:
-            self._check_access(sc)
-            sc.charges = self.metering.charges(sc)
+            if not self.config.observe:  # observe mode refuses nothing
+                self._check_access(sc)
+                sc.charges = self.metering.charges(sc)
             for obs in self.observers:
                 hook = getattr(obs, "on_submit", None)
                 if hook is not None:
@@ -311,7 +308,12 @@ class Kernel:
             lease.observe(headers=failure.headers)
             sc.provider_synced = True
         retry = self.config.retry
-        if failure.retryable and sc.retries < retry.max_retries and not self.scheduler.closed:
+        limit, key = retry.max_retries, "retry.max_retries"
+        if failure.reason in _NETWORK_REASONS and retry.max_network_retries < limit:
+            limit, key = retry.max_network_retries, "retry.max_network_retries"
+        # Observe mode never retries: the caller's own retries (the SDK's) stay on instead.
+        retryable = failure.retryable and not self.config.observe
+        if retryable and sc.retries < limit and not self.scheduler.closed:
             if failure.retry_after is not None:
                 delay = failure.retry_after
             else:
@@ -320,15 +322,18 @@ class Kernel:
                 )
             pause = self.clock.now() + delay if failure.pause_core else None
             self.scheduler.retry_later(sc, delay=delay, pause_core_until=pause)
+            sc.retry_reasons.append(failure.reason)
             sc.avoid_core = sc.core_name
             return True
-        if failure.reason == "quota":
+        if self.config.observe:
+            pass  # the program sees its error exactly as it would without aios
+        elif failure.reason == "quota":
             exc.add_note(
                 "aios: not retried: the provider reports the account's quota or spend limit is "
                 "exhausted; raise the limit with the provider, or route this model to another core."
             )
         elif failure.retryable:
-            exc.add_note(f"aios: gave up after {sc.retries} retries (`retry.max_retries`).")
+            exc.add_note(f"aios: gave up after {sc.retries} retries (`{key}`).")
         lease.fail(exc)
         return False
 
@@ -495,6 +500,18 @@ class Kernel:
         if self.shared is not None:
             out["shared_state"] = self._shared_facts()
         return out
+
+    def cancel_running(self, reason: str) -> int:
+        """End every running syscall as cancelled with ``reason``; how many there were.
+
+        For a process that is exiting: those calls reached the provider, and their callers will
+        never report back, so the report would otherwise miss them.
+        """
+        with self.scheduler.lock:
+            running = list(self.scheduler.running)
+        for sc in running:
+            self._finish(sc, Status.CANCELLED, error=reason)
+        return len(running)
 
     # -- lifetime -----------------------------------------------------------------------------------
     @property

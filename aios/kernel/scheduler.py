@@ -50,8 +50,11 @@ class Scheduler:
         ledger: Ledger | None = None,
         measure: Measure = estimate_stands,
         make_core: MakeCore | None = None,
+        immediate: bool = False,
     ) -> None:
         self.policy = policy
+        #: Observe mode: every submitted syscall runs at once, whatever its core's state.
+        self.immediate = immediate
         self.clock = clock
         self.ledger: Ledger = ledger if ledger is not None else LocalLedger()
         self._measure = measure
@@ -97,6 +100,10 @@ class Scheduler:
                 sc.seq = next(self._seq)
             sc.status = Status.QUEUED
             sc.queued_at = now
+            if self.immediate:  # on no core's books: nothing to wait for, nothing to give back
+                self._admit(sc, None, now)
+                self.policy.on_dispatch(sc, now)
+                return None
             self.policy.push(sc)
             woken = self._dispatch(now)
             waiter = None
@@ -315,11 +322,11 @@ class Scheduler:
         # After a failure on one core, try the others first, that one last.
         return [c for c in sc.candidates if c != sc.avoid_core] + [sc.avoid_core]
 
-    def _admit(self, sc: Syscall, core: AdmissionCore, now: float) -> None:
+    def _admit(self, sc: Syscall, core: AdmissionCore | None, now: float) -> None:
         """Mark ``sc`` running on ``core`` (whose slot ``try_admit`` already reserved)."""
         sc.status = Status.RUNNING
         sc.core = core
-        sc.core_name = core.name
+        sc.core_name = core.name if core is not None else sc.candidates[0]
         sc.waited_s += now - sc.queued_at
         if sc.started_at is None:
             sc.started_at = now

@@ -16,8 +16,6 @@ if TYPE_CHECKING:
 class Kind(StrEnum):
     LLM = "llm"
     TOOL = "tool"
-    MEMORY = "memory"
-    STORAGE = "storage"
 
 
 class Status(StrEnum):
@@ -94,6 +92,12 @@ class Syscall:
     provider_synced: bool = False
     #: The shared state's lease on this attempt's slot (Redis backend), else ``None``.
     lease_id: str | None = None
+    #: Why each retry happened (``rate_limit``, ``overloaded``, ``connection``, ...).
+    retry_reasons: list[str] = field(default_factory=list)
+    #: The model the provider says answered (may differ from the requested ``model``).
+    response_model: str | None = None
+    #: What the call cost, when the model's prices are known.
+    cost_usd: float | None = None
 
     @property
     def turnaround_s(self) -> float | None:

@@ -7,11 +7,15 @@ them in ``AIOS_*`` environment variables, prepends :data:`BOOTSTRAP_DIR` (a dire
 program's first line, in that process and in every Python subprocess it starts; the bootstrap
 patches the adapters there (:mod:`aios.runner.child`).
 
-Reports: each Python process has its own kernel. A subprocess writes its report into a spool
-directory at exit; the program's own process (the "root") merges the spool into its report
-when it exits and writes ``--report PATH``. A subprocess that outlives the root writes
-``PATH.<pid>.json`` beside the report instead. Processes that end with ``os._exit`` (e.g.
-``multiprocessing`` workers started by fork/forkserver) or crash leave no report.
+Reports: each Python process has its own kernel. Every process appends each syscall to a
+spool directory as it ends (:mod:`aios.runner.spool`) and, at a normal exit, leaves its whole
+report there too; the program's own process (the "root") merges the spool into its report when
+it exits, writes ``--report PATH`` and removes the spool. Calls still running at that moment
+are reported ``cancelled`` as unfinished at exit. Processes that end with ``os._exit`` (e.g.
+``multiprocessing`` workers started by fork) or are killed count with the calls they ended. If
+the root itself cannot finish (``os._exit``, a kill), a watcher process started before the
+``exec`` writes the report and removes the spool (:mod:`aios.runner.watcher`). A subprocess
+that outlives the root writes ``PATH.<pid>.json`` beside the report.
 """
 
 from __future__ import annotations

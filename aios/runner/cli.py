@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import typer
 
+from aios.runner import env, watcher
 from aios.runner.launch import RunOptions, command, exec_program, program_env
 
 
@@ -16,8 +16,9 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _check(opts: RunOptions, *, ping: bool = True) -> None:
-    """Reject bad options here, with exit code 2, rather than inside the program."""
+def _check(opts: RunOptions, *, ping: bool = True) -> str:
+    """Reject bad options here, with exit code 2, rather than inside the program; return the
+    policy the program's kernel will use."""
     import aios
     from aios.adapters.plugins import plugins
     from aios.config import load_config
@@ -45,6 +46,7 @@ def _check(opts: RunOptions, *, ping: bool = True) -> None:
         problem = check(cfg.redis_url)
         if problem is not None:
             raise _fail(problem)
+    return cfg.policy
 
 
 def _start_shared() -> tuple[str, str]:
@@ -76,6 +78,13 @@ def run(
         None, "--frameworks", help="Comma-separated adapters to patch (default: every installed one)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary table at exit."),
+    otel: bool = typer.Option(
+        False, "--otel", help="Export OpenTelemetry GenAI spans and metrics (standard OTEL_* variables)."
+    ),
+    top: bool = typer.Option(False, "--top", help="Show the live `aios top` view on stderr."),
+    top_socket: bool = typer.Option(
+        False, "--top-socket", help="Serve the live view on a Unix socket for `aios top --socket`."
+    ),
     redis: str | None = typer.Option(
         None, "--redis", metavar="URL", help="Share the kernel state with every process on this Redis/Valkey."
     ),
@@ -100,11 +109,39 @@ def run(
     opts = RunOptions(policy, max_concurrency, report, config, names, quiet, redis_url=redis)
     # With --shared, options are checked before the server starts, so a bad one leaves nothing
     # running; the new server has just answered PING.
-    _check(opts, ping=not shared)
+    policy_name = _check(opts, ping=not shared)
+    environ = program_env(opts)
+    _live_options(environ, otel=otel, top=top, top_socket=top_socket)
     if shared:
         url, server = _start_shared()
-        opts = replace(opts, redis_url=url, shared_server=server)
-    exec_program(command(script, module, args), program_env(opts))
+        environ.update({"AIOS_REDIS_URL": url, env.SHARED_SERVER: server})
+    spool = Path(environ[env.SPOOL])
+    watch_fd = watcher.start(spool, opts.report.resolve() if opts.report else None, policy_name)
+    if watch_fd is not None:
+        environ[env.WATCH_FD] = str(watch_fd)
+    exec_program(command(script, module, args), environ)
+
+
+def _live_options(environ: dict[str, str], *, otel: bool, top: bool, top_socket: bool) -> None:
+    """``--otel``, ``--top`` and ``--top-socket``: set what the program's bootstrap reads."""
+    from aios.top.serve import SOCKET_ENV, VIEW_ENV
+
+    if otel:
+        from aios.errors import ConfigError
+
+        try:  # checked here, with exit code 2, rather than at the program's first call
+            from aios.telemetry.providers import check_env
+
+            check_env()
+        except ConfigError as e:
+            raise _fail(str(e)) from None
+        environ["AIOS_OTEL"] = "1"
+    if top:
+        environ[VIEW_ENV] = "1"
+    if top_socket:
+        path = str(Path(environ[env.SPOOL]) / "top.sock")
+        environ[SOCKET_ENV] = path
+        typer.echo(f"aios run: live view: aios top --socket {path}", err=True)
 
 
 def report_command(

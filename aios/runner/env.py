@@ -14,5 +14,7 @@ FRAMEWORKS = "AIOS_RUN_FRAMEWORKS"
 ROOT = "AIOS_RUN_ROOT"
 #: Directory where subprocesses leave their reports for the root to merge.
 SPOOL = "AIOS_RUN_SPOOL"
+#: The program's end of the watcher's pipe (a descriptor number); see :mod:`aios.runner.watcher`.
+WATCH_FD = "AIOS_RUN_WATCH_FD"
 #: ``PID:DIR`` of the private Redis-compatible server of ``aios run --shared``; the root stops it.
 SHARED_SERVER = "AIOS_RUN_SHARED_SERVER"

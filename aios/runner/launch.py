@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,8 +25,6 @@ class RunOptions:
     quiet: bool = False
     #: The shared-state server every process of the run uses (``--redis`` or ``--shared``).
     redis_url: str | None = None
-    #: ``PID:DIR`` of the private server ``--shared`` started, for the root to stop at exit.
-    shared_server: str | None = None
 
 
 def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -53,10 +52,7 @@ def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict
     out[env.QUIET] = "1" if opts.quiet else "0"
     if opts.redis_url is not None:
         out["AIOS_REDIS_URL"] = opts.redis_url
-    if opts.shared_server is not None:
-        out[env.SHARED_SERVER] = opts.shared_server
-    else:
-        out.pop(env.SHARED_SERVER, None)
+    out.pop(env.SHARED_SERVER, None)  # only `aios run --shared` sets it, for its own server
     return out
 
 
@@ -77,4 +73,6 @@ def exec_program(argv: list[str], environ: dict[str, str]) -> NoReturn:
         code = subprocess.call(argv, env=environ)
     except KeyboardInterrupt:
         code = 130
+    if environ.get(env.SPOOL):  # the program merged it unless it crashed: never leave it behind
+        shutil.rmtree(environ[env.SPOOL], ignore_errors=True)
     raise SystemExit(code)

@@ -42,9 +42,45 @@ def process_report(
             "argv": list(argv),
             "llm_calls": sum(a["llm_calls"] for a in report["agents"].values()),
             "tool_calls": sum(a["tool_calls"] for a in report["agents"].values()),
+            "exit_report": True,
         }
     ]
     return report
+
+
+def records_report(
+    records: list[dict[str, Any]], *, pid: int, root: bool, policy: str | None = None
+) -> dict[str, Any]:
+    """The report of a process known only by the records it spooled (it left no exit report:
+    ``os._exit``, a kill or a crash); calls it had not ended are unknown."""
+    for rec in records:
+        rec.setdefault("pid", pid)
+    by_status: dict[str, int] = defaultdict(int)
+    groups: dict[str, set[str]] = defaultdict(set)
+    for rec in records:
+        by_status[str(rec.get("status"))] += 1
+        if rec.get("group"):
+            groups[str(rec["group"])].add(str(rec["agent"]))
+    agents = _tallies(records, "agent")
+    return {
+        "syscalls": records,
+        "syscalls_dropped": 0,
+        "agents": dict(sorted(agents.items())),
+        "cores": dict(sorted(_tallies([r for r in records if r.get("core") is not None], "core").items())),
+        "groups": {name: sorted(m) for name, m in sorted(groups.items())},
+        "by_status": dict(by_status),
+        "policy": policy or empty_report()["policy"],
+        "processes": [
+            {
+                "pid": pid,
+                "root": root,
+                "argv": None,
+                "llm_calls": sum(a["llm_calls"] for a in agents.values()),
+                "tool_calls": sum(a["tool_calls"] for a in agents.values()),
+                "exit_report": False,
+            }
+        ],
+    }
 
 
 def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
@@ -129,16 +165,14 @@ def _sum_tallies(parts: Iterable[Mapping[str, Mapping[str, Any]]]) -> dict[str, 
     return out
 
 
-def collect_spool(report: dict[str, Any], spool: Path | None) -> dict[str, Any]:
-    """Merge the reports subprocesses left in ``spool`` into the root's, then remove the spool."""
+def collect_spool(report: dict[str, Any], spool: Path | None, *, pid: int) -> dict[str, Any]:
+    """Merge what the other processes left in ``spool`` into ``report`` (process ``pid``'s own),
+    then remove the spool."""
+    from aios.runner.spool import spooled_reports
+
     if spool is None or not spool.is_dir():
         return report
-    parts = [report]
-    for path in sorted(spool.glob("*.json")):
-        try:
-            parts.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            continue  # a child killed while writing: its calls are lost, the rest still count
+    parts = [report, *spooled_reports(spool, skip_pid=pid)]
     shutil.rmtree(spool, ignore_errors=True)
     return merge(parts) if len(parts) > 1 else report
 

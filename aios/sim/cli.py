@@ -86,9 +86,12 @@ def build_config(
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "config"
         option = "--" + field.replace("_", "-")
+        message = first["msg"]
         if field == "script" or (field == "config" and mode == "scripted"):
             option = "--script"
-        raise _fail(option, first["msg"]) from None
+        elif field in _LATENCY_KEYS:  # these have no option of their own
+            option, message = "--latency", f"{field}: {message}"
+        raise _fail(option, message) from None
 
 
 _LATENCY_KEYS = (
@@ -119,7 +122,7 @@ def _latency(spec: str) -> dict[str, float]:
 
 def sim(
     host: Annotated[str, typer.Option(help="Interface to bind (loopback only by default).")] = ("127.0.0.1"),
-    port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = 0,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")] = 0,
     profile: Annotated[str, typer.Option(help="instant | api | server")] = "instant",
     mode: Annotated[str, typer.Option(help="auto | echo | scripted")] = "auto",
     script: Annotated[Path | None, typer.Option(help="JSONL replies for --mode scripted.")] = None,
@@ -186,8 +189,10 @@ def serve(config: SimConfig, host: str, port: int, log_level: str = "warning") -
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError as exc:
-        raise _fail("--port", f"cannot bind {host}:{port}: {exc.strerror}") from None
+    except (OSError, OverflowError) as exc:  # OverflowError: a port beyond 65535
+        reason = getattr(exc, "strerror", None) or str(exc)
+        sock.close()
+        raise _fail("--port", f"cannot bind {host}:{port}: {reason}") from None
     sock.listen(2048)
     sock.set_inheritable(True)
     bound = sock.getsockname()[1]

@@ -1,9 +1,11 @@
 """The simulated model: decides what to say for a conversation.
 
 ``auto`` mode behaves like a cooperative agent model: it takes a handoff (``transfer_to_*``)
-once, calls each offered tool not yet called since the last user message (arguments filled
-from the prompt so they satisfy the tool's schema) for at most ``max_tool_rounds`` rounds,
-then answers using the tool results. Output depends only on the seed, the conversation and
+once; calls the offered tools relevant to the latest request (``relevance``) that it has not
+called since that request, with arguments filled from the prompt so they satisfy the tool's
+schema, for at most ``max_tool_rounds`` rounds and never twice at once to the same crewai
+coworker; then answers using the tool results. Asked to pick the next speaker from a list, it
+answers one listed name (``speaker``). Output depends only on the seed, the conversation and
 the choice index, never on timing; ids are assigned later by the wire layer.
 """
 
@@ -14,7 +16,7 @@ import json
 import random
 from typing import Any
 
-from . import react
+from . import react, relevance, speaker
 from .config import SimConfig
 from .model import BadRequest, Conversation, Reply, ToolCall, ToolSpec
 from .schema_fill import fill
@@ -94,7 +96,10 @@ class Policy:
 
     def _auto(self, conv: Conversation, rng: random.Random) -> Reply:
         reasoning = self._reasoning(conv, rng) if conv.reasoning else ""
-        if react.is_react(conv) and not conv.tools:
+        chosen = speaker.choose(conv) if not conv.tools and conv.json_schema is None else None
+        if chosen is not None:
+            reply = Reply(text=chosen)
+        elif react.is_react(conv) and not conv.tools:
             reply = self._react(conv, rng)
         else:
             calls = self._tool_calls(conv)
@@ -117,7 +122,7 @@ class Policy:
                     f"tool_choice names {conv.tool_choice!r}, which is not among the tools.",
                     "tool_choice",
                 )
-            return [self._call(tool, prompt)]
+            return [self._call(tool, prompt, turn_of(conv))]
         ever_called = {c.name for t in conv.turns for c in t.tool_calls}
         handoffs = [t for t in conv.tools if t.name.startswith(HANDOFF_PREFIX)]
         if handoffs and not any(n.startswith(HANDOFF_PREFIX) for n in ever_called):
@@ -125,19 +130,20 @@ class Policy:
         recent = conv.since_last_user()
         rounds = sum(1 for t in recent if t.tool_calls)
         called = {c.name for t in recent for c in t.tool_calls}
-        fresh = [t for t in conv.tools if t.name not in called and not t.name.startswith(HANDOFF_PREFIX)]
+        offered = [t for t in conv.tools if not t.name.startswith(HANDOFF_PREFIX)]
+        relevant = relevance.relevant_tools(offered, prompt)
+        fresh = [t for t in relevant if t.name not in called]
         if rounds >= self.config.max_tool_rounds:
             fresh = []
         if not fresh and conv.tool_choice == "required":
-            fresh = [conv.tools[0]]
-        if not conv.parallel_tool_calls:
-            fresh = fresh[:1]
-        return [self._call(tool, prompt) for tool in fresh]
+            fresh = (relevant or conv.tools)[:1]
+        calls = one_per_coworker([self._call(tool, prompt, turn_of(conv)) for tool in fresh])
+        return calls if conv.parallel_tool_calls else calls[:1]
 
     @staticmethod
-    def _call(tool: ToolSpec, prompt: str) -> ToolCall:
+    def _call(tool: ToolSpec, prompt: str, turn: int = 0) -> ToolCall:
         schema = tool.parameters or {"type": "object", "properties": {}}
-        args = fill(schema, prompt, tool.description)
+        args = fill(schema, prompt, tool.description, turn)
         return ToolCall(tool.name, args if isinstance(args, dict) else {"input": args})
 
     @staticmethod
@@ -147,7 +153,7 @@ class Policy:
     def _answer(self, conv: Conversation, rng: random.Random, results: list[str]) -> str:
         if conv.json_schema is not None:
             context = conv.last_user_text() + " " + " ".join(results)
-            return json.dumps(fill(conv.json_schema, context))
+            return json.dumps(fill(conv.json_schema, context, turn=turn_of(conv)))
         words = rng.randint(self.config.answer_words_min, self.config.answer_words_max)
         # A contiguous run of a fixed sentence reads better than random words.
         start = rng.randrange(len(_FILLER))
@@ -162,11 +168,11 @@ class Policy:
 
     def _react(self, conv: Conversation, rng: random.Random) -> Reply:
         state = react.read_state(conv)
-        fresh = [n for n in state.tools if n not in state.called]
+        prompt = react.task_text(conv.last_user_text())
+        specs = [ToolSpec(n, state.descriptions.get(n, ""), state.tools[n] or {}) for n in state.tools]
+        fresh = [t for t in relevance.relevant_tools(specs, prompt) if t.name not in state.called]
         if fresh and len(state.called) < self.config.max_tool_rounds:
-            name = fresh[0]
-            spec = ToolSpec(name, parameters=state.tools[name] or {})
-            call = self._call(spec, conv.last_user_text())
+            call = self._call(fresh[0], prompt)
             return Reply(text=react.action_text(call.name, call.arguments))
         return Reply(text=react.final_text(self._answer(conv, rng, state.observations)))
 
@@ -206,6 +212,29 @@ def finalize(reply: Reply, conv: Conversation) -> Reply:
         visible = count_tokens(reply.text)
     reply.output_tokens = reply.reasoning_tokens + visible
     return reply
+
+
+def turn_of(conv: Conversation) -> int:
+    """How many user turns came before the latest one: rotates choices across a conversation."""
+    return max(0, sum(1 for t in conv.turns if t.role == "user") - 1)
+
+
+def one_per_coworker(calls: list[ToolCall]) -> list[ToolCall]:
+    """Drop a second call to a coworker already called in this reply.
+
+    crewai runs one executor per coworker and rejects a concurrent second task for it
+    ("Executor is already running"); a model delegates to one coworker at a time.
+    """
+    seen: set[str] = set()
+    kept: list[ToolCall] = []
+    for call in calls:
+        coworker = call.arguments.get("coworker") or call.arguments.get("co_worker")
+        if isinstance(coworker, str):
+            if coworker.lower() in seen:
+                continue
+            seen.add(coworker.lower())
+        kept.append(call)
+    return kept
 
 
 def _call_tokens(call: ToolCall) -> int:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import resources, wire_anthropic, wire_chat, wire_responses
+from . import embeddings, resources, wire_anthropic, wire_chat, wire_responses
 from .codec import loads
 from .config import Faults, SimConfig
 from .errors import Flavor, error_body
@@ -59,7 +59,8 @@ class SimProvider:
         self._routes()
 
     def _apply(self, config: SimConfig) -> None:
-        script = Script.load(config.script) if config.mode == "scripted" else None
+        # The config refuses mode "scripted" without a script.
+        script = Script.load(config.script) if config.mode == "scripted" and config.script else None
         self.config = config
         self._script = script
         self.policy = Policy(config, script)
@@ -113,7 +114,7 @@ class SimProvider:
         flavor: Flavor
         if path.startswith("/v1/messages"):
             flavor = "anthropic"
-        elif path.startswith(("/v1/chat/", "/v1/responses", "/v1/conversations")):
+        elif path.startswith(("/v1/chat/", "/v1/responses", "/v1/conversations", "/v1/embeddings")):
             flavor = "openai"
         else:
             flavor = "anthropic" if "anthropic-version" in hdrs else "openai"
@@ -166,6 +167,7 @@ class SimProvider:
             ("v1", "chat", "completions"): {"POST": self._chat},
             ("v1", "responses"): {"POST": self._responses},
             ("v1", "messages"): {"POST": self._messages},
+            ("v1", "embeddings"): {"POST": self._embeddings},
             ("v1", "messages", "count_tokens"): {"POST": self._count_tokens},
             ("v1", "models"): {"GET": self._models},
             ("v1", "conversations"): {"POST": self._conv_create},
@@ -223,6 +225,7 @@ class SimProvider:
         self._stats.by_status[str(result.status)] += 1
         if result.status == 429:
             self._stats.rate_limited += 1
+            self._stats.rate_limited_at.append(time.monotonic())
         return result
 
     async def _track(self, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -239,14 +242,25 @@ class SimProvider:
     ) -> Admission | SimResult:
         """Faults and rate limits, in the order a provider applies them."""
         conv.input_tokens = count_tokens(conv.transcript()) + 3 * len(conv.turns)
-        fault = self.faults.draw(conv.stream)
+        return await self._admit(flavor, hdrs, request_id, conv.input_tokens, conv.max_tokens, conv.stream)
+
+    async def _admit(
+        self,
+        flavor: Flavor,
+        hdrs: dict[str, str],
+        request_id: str,
+        input_tokens: int,
+        max_tokens: int | None,
+        stream: bool,
+    ) -> Admission | SimResult:
+        fault = self.faults.draw(stream)
         if fault == "429":
             return self._rate_error(flavor, request_id, Denial("requests", 0, 1, 0, 0.1))
         key = _api_key(hdrs)
         budget = self.config.budget_tokens
         if budget is not None and self._spent.get(key, 0) >= budget:
             return self._quota_error(flavor, request_id)
-        decision = self.limiter.admit(flavor, key, conv.input_tokens, conv.max_tokens)
+        decision = self.limiter.admit(flavor, key, input_tokens, max_tokens)
         if isinstance(decision, Denial):
             return self._rate_error(flavor, request_id, decision)
         if fault == "500":
@@ -331,10 +345,15 @@ class SimProvider:
     def _account(
         self, conv: Conversation, hdrs: dict[str, str], admission: Admission, output_tokens: int
     ) -> None:
-        self._stats.input_tokens += conv.input_tokens
+        self._account_tokens(hdrs, admission, conv.input_tokens, output_tokens)
+
+    def _account_tokens(
+        self, hdrs: dict[str, str], admission: Admission, input_tokens: int, output_tokens: int
+    ) -> None:
+        self._stats.input_tokens += input_tokens
         self._stats.output_tokens += output_tokens
         key = _api_key(hdrs)
-        self._spent[key] = self._spent.get(key, 0) + conv.input_tokens + output_tokens
+        self._spent[key] = self._spent.get(key, 0) + input_tokens + output_tokens
         self.limiter.settle(admission, output_tokens)
 
     async def _generate(
@@ -442,6 +461,18 @@ class SimProvider:
         if final["store"]:
             history = req.history + req.input_items + items
             self.store.put_response(resp_id, StoredResponse(final, req.input_items, history))
+
+    async def _embeddings(
+        self, body: dict[str, Any], hdrs: dict[str, str], flavor: Flavor, rid: str, query: dict[str, str]
+    ) -> SimResult:
+        req = embeddings.parse(body)
+        # Embeddings produce no output tokens: the token bucket is charged the input only.
+        gate = await self._admit(flavor, hdrs, rid, sum(req.tokens), 0, False)
+        if isinstance(gate, SimResult):
+            return gate
+        gate.headers.pop("x-sim-fault", "")
+        self._account_tokens(hdrs, gate, sum(req.tokens), 0)
+        return SimResult(200, {**_JSON, **gate.headers}, json=embeddings.render(req))
 
     async def _count_tokens(
         self, body: dict[str, Any], hdrs: dict[str, str], flavor: Flavor, rid: str, query: dict[str, str]

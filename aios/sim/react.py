@@ -15,7 +15,9 @@ from typing import Any
 
 from .model import Conversation
 
-_TOOL = re.compile(r"Tool Name: *(.+?) *\nTool Arguments: *(.*?)\nTool Description:", re.S)
+_TOOL = re.compile(
+    r"Tool Name: *(.+?) *\nTool Arguments: *(.*?)\nTool Description: *(.*?)(?=\n\s*\n|\nTool Name:|\Z)", re.S
+)
 _ACTION = re.compile(r"^Action: *(.+?) *$", re.M)
 _OBSERVATION = re.compile(r"^Observation: *(.*?)(?=\n(?:Thought|Action|Final Answer):|\Z)", re.M | re.S)
 _PLACEHOLDER_OBSERVATION = "the result of the action"
@@ -24,6 +26,7 @@ _PLACEHOLDER_OBSERVATION = "the result of the action"
 @dataclass(slots=True)
 class ReactState:
     tools: dict[str, dict[str, Any]] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)
     called: list[str] = field(default_factory=list)
     observations: list[str] = field(default_factory=list)
 
@@ -37,12 +40,13 @@ def is_react(conv: Conversation) -> bool:
 def read_state(conv: Conversation) -> ReactState:
     state = ReactState()
     for turn in conv.turns:
-        for name, args in _TOOL.findall(turn.text):
+        for name, args, description in _TOOL.findall(turn.text):
             try:
                 schema = json.loads(args)
             except ValueError:
                 schema = {}
             state.tools[name.strip()] = schema if isinstance(schema, dict) else {}
+            state.descriptions[name.strip()] = description.strip()
     for turn in conv.turns:
         if turn.role == "system":
             continue  # the format instructions, not the scratchpad
@@ -54,6 +58,11 @@ def read_state(conv: Conversation) -> ReactState:
             if obs and not obs.startswith(_PLACEHOLDER_OBSERVATION):
                 state.observations.append(obs)
     return state
+
+
+def task_text(text: str) -> str:
+    """``text`` without the tool listing, so the listing's words do not pick the tool."""
+    return _TOOL.sub("", text)
 
 
 def action_text(name: str, arguments: dict[str, Any]) -> str:

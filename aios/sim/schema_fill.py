@@ -2,7 +2,9 @@
 
 Numbers in the prompt fill numeric fields in order and capitalised or content words fill
 strings, so ``add 3 and 4`` calls ``add(a=3, b=4)`` and ``weather in Paris`` gives
-``city="Paris"``. Supports what pydantic and tool definitions emit: objects, arrays, enums,
+``city="Paris"``. Free-text arguments (``text``, ``query``, ``task``...) take a quoted string
+of the prompt, else the request itself; an enum or a list of choices in the tool description
+takes the option the prompt names. Supports what pydantic and tool definitions emit: objects, arrays, enums,
 const, anyOf/oneOf/allOf, $ref into $defs/definitions, bounds and nullable types.
 """
 
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
+
+from .relevance import best_name
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
@@ -74,12 +78,26 @@ _STOP = frozenset(
     ]
 )
 _MAX_DEPTH = 8
+_QUOTED = re.compile(r"(?<!\w)'([^'\n]{2,200})'(?!\w)|\"([^\"\n]{2,200})\"|“([^”\n]{2,200})”")
+# crewai states the request after "Current Task:"; elsewhere the prompt's first line is it.
+_TASK = re.compile(r"Current Task:\s*([^\n]+)")
+# Arguments that want a phrase or a sentence, not one word.
+_FREE_TEXT_WORDS = """
+text query question task message body content prompt input description context request instructions
+search search_query q sentence
+"""
+_FREE_TEXT = frozenset(_FREE_TEXT_WORDS.split())
 
 
 class PromptValues:
     """Cursor over the numbers and words of a prompt, cycling when it runs out."""
 
     def __init__(self, prompt: str) -> None:
+        task = _TASK.search(prompt)
+        lines = [line.strip() for line in prompt.splitlines() if line.strip()]
+        self.request = task.group(1).strip() if task else (lines[0] if lines else "")
+        # crewai's label is not a value: "Current Task: weather in Oslo" wants Oslo, not Task.
+        prompt = prompt.replace("Current Task:", "\n")
         self.numbers = [float(m) for m in _NUMBER.findall(prompt)]
         words: list[str] = []
         capitalised: list[str] = []
@@ -94,8 +112,11 @@ class PromptValues:
             if word[0].isupper() and before and before[-1] not in ".!?:\n":
                 capitalised.append(word)
         self.words = capitalised + [w for w in words if w not in capitalised]
+        self.prompt = prompt
+        self.quoted: list[str] = [a or b or c for a, b, c in _QUOTED.findall(prompt)]
         self._n = 0
         self._w = 0
+        self._q = 0
 
     def number(self) -> float | None:
         if not self.numbers:
@@ -103,6 +124,13 @@ class PromptValues:
         value = self.numbers[self._n % len(self.numbers)]
         self._n += 1
         return value
+
+    def phrase(self, default: str) -> str:
+        """The next quoted string of the prompt, then the request itself."""
+        if self._q < len(self.quoted):
+            self._q += 1
+            return self.quoted[self._q - 1]
+        return self.request or self.word(default)
 
     def word(self, default: str) -> str:
         if not self.words:
@@ -127,23 +155,30 @@ def choices_in(description: str) -> dict[str, list[str]]:
     return found
 
 
-def fill(schema: dict[str, Any], prompt: str, description: str = "") -> Any:
+def fill(schema: dict[str, Any], prompt: str, description: str = "", turn: int = 0) -> Any:
     """A value valid against ``schema`` (best effort for exotic keywords).
 
     ``description`` is the tool's: a string argument whose allowed values it lists gets the
-    first of them, as a model reading the description would pick one.
+    one the prompt names, as a model reading the description would pick. With no value named,
+    enums and listed choices rotate with ``turn`` (the conversation's user turns so far), so a
+    router asked again after each worker reply names every option in turn, ending on the last.
     """
-    filler = _Filler(schema, PromptValues(prompt), choices_in(description))
+    filler = _Filler(schema, PromptValues(prompt), choices_in(description), turn)
     return filler.value(schema, "value", 0)
 
 
 class _Filler:
     def __init__(
-        self, root: dict[str, Any], values: PromptValues, choices: dict[str, list[str]] | None = None
+        self,
+        root: dict[str, Any],
+        values: PromptValues,
+        choices: dict[str, list[str]] | None = None,
+        turn: int = 0,
     ) -> None:
         self.root = root
         self.values = values
         self.choices = choices or {}
+        self.turn = turn
 
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         ref = schema.get("$ref")
@@ -162,7 +197,9 @@ class _Filler:
         if "const" in schema:
             return schema["const"]
         if isinstance(schema.get("enum"), list) and schema["enum"]:
-            return schema["enum"][0]
+            options = schema["enum"]
+            named = best_name([o for o in options if isinstance(o, str)], self.values.prompt)
+            return named if named is not None else options[self.turn % len(options)]
         for key in ("anyOf", "oneOf"):
             options = schema.get(key)
             if isinstance(options, list) and options:
@@ -223,7 +260,12 @@ class _Filler:
         if fmt == "uuid":
             return "00000000-0000-4000-8000-000000000000"
         listed = self.choices.get(name)
-        text = listed[0] if listed else self.values.word(name)
+        if listed:
+            text = best_name(listed, self.values.prompt) or listed[self.turn % len(listed)]
+        elif name.lower() in _FREE_TEXT:
+            text = self.values.phrase(name)
+        else:
+            text = self.values.word(name)
         min_len = int(schema.get("minLength", 0))
         if len(text) < min_len:
             text = text + "x" * (min_len - len(text))

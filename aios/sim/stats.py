@@ -17,6 +17,8 @@ class Stats:
         self.in_flight = 0
         self.max_in_flight = 0
         self.rate_limited = 0
+        #: When each 429 was sent (``time.monotonic()``, comparable across processes on a host).
+        self.rate_limited_at: list[float] = []
         self.input_tokens = 0
         self.output_tokens = 0
         self.streams = 0
@@ -39,6 +41,7 @@ class Stats:
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
             "rate_limited": self.rate_limited,
+            "rate_limited_at": [round(t, 4) for t in self.rate_limited_at],
             "by_status": dict(self.by_status),
             "by_endpoint": dict(self.by_endpoint),
             "input_tokens": self.input_tokens,

@@ -52,7 +52,7 @@ def get(
 
 
 def positive_int(body: dict[str, Any], key: str, *, required: bool = False) -> int | None:
-    value = get(body, key, int, required=required)
+    value: int | None = get(body, key, int, required=required)
     if value is not None and value < 1:
         raise BadRequest(
             f"Invalid '{key}': integer below minimum value. Expected a value >= 1, but got {value} instead.",

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,8 +64,21 @@ def test_traceback_is_printed_like_plain_python() -> None:
     assert under.stderr == plain.stderr
 
 
+def _default_sigint() -> None:
+    # A child inherits an ignored SIGINT (any background job of a non-interactive shell starts
+    # so), and Python then installs no KeyboardInterrupt handler: give it a terminal's default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline() == "ready\n"
     time.sleep(0.2)
@@ -77,8 +91,13 @@ def _interrupt(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProce
 def test_ctrl_c_behaves_as_without_aios(tmp_path: Path) -> None:
     prog = str(PROGRAMS / "wait_for_sigint.py")
     report = tmp_path / "r.json"
-    plain = _interrupt([sys.executable, prog], program_env(None))
-    under = _interrupt(aios_command([prog], report), program_env(None))
+    # Started as a background job is: with SIGINT ignored, which the children must not inherit.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        plain = _interrupt([sys.executable, prog], program_env(None))
+        under = _interrupt(aios_command([prog], report), program_env(None))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     # Python re-raises SIGINT on an unhandled KeyboardInterrupt: the shell shows 130.
     assert plain.returncode == under.returncode == -signal.SIGINT
     assert under.stderr.rstrip().endswith("KeyboardInterrupt")
@@ -106,12 +125,13 @@ def test_python_subprocesses_are_covered_and_merged() -> None:
     assert all(k["bootstrapped"] and k["requested"] == k["installed"] for k in kids)
     assert "os._exit child: 4" in run.stdout
     assert run.report is not None
-    # kid-gone left through os._exit: no atexit, so its calls are not in the report.
-    assert calls_by_agent(run.report, "tool") == {"parent": 2, "kid-a": 1, "kid-b": 3}
+    # kid-gone left through os._exit (no atexit): the calls it spooled as they ended still count.
+    assert calls_by_agent(run.report, "tool") == {"parent": 2, "kid-a": 1, "kid-b": 3, "kid-gone": 2}
     procs = run.report["processes"]
     assert [p["root"] for p in procs].count(True) == 1
-    assert len(procs) == 3
-    assert len({r["pid"] for r in run.report["syscalls"]}) == 3
+    assert len(procs) == 4
+    assert sorted(p["exit_report"] for p in procs) == [False, True, True, True]
+    assert len({r["pid"] for r in run.report["syscalls"]}) == 4
 
 
 def test_plain_subprocess_is_not_bootstrapped() -> None:
@@ -127,13 +147,73 @@ def test_calls_made_in_the_programs_atexit_are_reported() -> None:
     assert calls_by_agent(run.report, "tool") == {"late": 1}
 
 
-def test_os_exit_does_not_hang() -> None:
+def _wait_for(path: Path, seconds: float = 30) -> dict[str, Any]:
+    """The report a watcher writes shortly after the program ended abnormally."""
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, f"no report at {path} after {seconds}s"
+        time.sleep(0.05)
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def test_os_exit_does_not_hang_and_its_calls_are_reported(tmp_path: Path) -> None:
     start = time.monotonic()
-    run = run_program(None, [str(PROGRAMS / "hard_exit.py")], aios=True, timeout=30)
-    assert run.returncode == 5
-    assert run.stdout == "1\n"
-    assert run.report is None  # os._exit skips atexit: no report, by design
+    report = tmp_path / "r.json"
+    env = program_env(None, {"TMPDIR": str(tmp_path)})
+    cmd = aios_command([str(PROGRAMS / "hard_exit.py")], report)
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=30)
+    assert (run.returncode, run.stdout) == (5, "1\n"), run.stderr
     assert time.monotonic() - start < 20
+    # os._exit skips atexit: the watcher merges what the program spooled and removes the spool.
+    data = _wait_for(report)
+    assert calls_by_agent(data, "tool") == {"quick": 1}
+    assert [(p["root"], p["exit_report"]) for p in data["processes"]] == [(True, False)]
+    assert set(data) >= REPORT_KEYS
+    _assert_no_spool_left(tmp_path)
+
+
+def _assert_no_spool_left(tmp: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while list(tmp.glob("aios-run-*")):
+        assert time.monotonic() < deadline, f"spool left behind: {list(tmp.glob('aios-run-*'))}"
+        time.sleep(0.05)
+
+
+def test_a_killed_program_still_gets_its_report_and_no_spool_is_left(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    env = program_env(None, {"TMPDIR": str(tmp_path)})
+    cmd = aios_command([str(PROGRAMS / "calls_then_waits.py"), "3"], report)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "ready\n"
+    assert list(tmp_path.glob("aios-run-*")), "the run spools under TMPDIR"
+    proc.kill()
+    proc.communicate(timeout=30)
+    data = _wait_for(report)
+    assert calls_by_agent(data, "tool") == {"worker": 3}
+    assert {r["status"] for r in data["syscalls"]} == {"done"}
+    _assert_no_spool_left(tmp_path)
+
+
+def test_a_normal_exit_leaves_no_spool(tmp_path: Path) -> None:
+    env = program_env(None, {"TMPDIR": str(tmp_path)})
+    cmd = aios_command([str(PROGRAMS / "kernel_probe.py"), "solo", "1"], tmp_path / "r.json")
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert calls_by_agent(json.loads((tmp_path / "r.json").read_text()), "tool") == {"solo": 1}
+    _assert_no_spool_left(tmp_path)
+
+
+def test_fork_workers_that_leave_through_os_exit_are_reported(tmp_path: Path) -> None:
+    run = run_program(None, [str(PROGRAMS / "fork_workers.py")], aios=True)
+    assert run.returncode == 0, run.stderr
+    assert run.report is not None
+    # 4 pool tasks in fork workers (which end with os._exit), 2 calls of an os.fork() child
+    # that ends with os._exit, 1 of the parent.
+    assert calls_by_agent(run.report, "tool") == {"pool": 4, "forked": 2, "parent": 1}
+    roots = [p for p in run.report["processes"] if p["root"]]
+    assert len(roots) == 1 and roots[0]["exit_report"] is True
 
 
 def test_summary_table_on_stderr_unless_quiet() -> None:
@@ -218,3 +298,30 @@ def test_frameworks_option_patches_only_those() -> None:
     run = run_program(None, argv, aios=True, aios_args=["--frameworks", "openai"])
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["requested"] == ["openai"]
+
+
+def test_a_dead_provider_is_retried_no_more_than_the_sdk_would() -> None:
+    # The SDK retries a refused connection twice by default; aios used to retry it six times
+    # with backoff, so a program took seconds longer to fail than without aios.
+    run = run_program(None, [str(PROGRAMS / "dead_provider.py")], aios=True)
+    assert run.returncode == 0, run.stderr
+    assert run.report is not None
+    [rec] = run.report["syscalls"]
+    assert (rec["kind"], rec["status"], rec["retries"]) == ("llm", "failed", 2)
+    assert "gave up after 2 retries (`retry.max_network_retries`)" in run.stdout
+
+
+def test_calls_running_at_exit_are_reported_as_unfinished() -> None:
+    from aios.runner.child import UNFINISHED
+    from aios.sim.process import SimServer
+
+    with SimServer("--profile", "api", "--latency", "ttft=10") as slow:
+        run = run_program(slow, [str(PROGRAMS / "exit_while_calling.py")], aios=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "leaving\n"
+    assert run.sim_stats["requests"] == 1  # the provider got it
+    assert run.report is not None
+    [rec] = run.report["syscalls"]
+    assert (rec["kind"], rec["status"], rec["error"]) == ("llm", "cancelled", UNFINISHED)
+    assert rec["model"] == "gpt-4o-mini" and rec["started_at"] is not None
+    assert run.report["by_status"] == {"cancelled": 1}

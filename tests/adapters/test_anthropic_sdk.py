@@ -244,7 +244,7 @@ def test_patch_before_import_in_a_subprocess(sim: SimServer) -> None:
         import anthropic
         client = anthropic.Anthropic()
         client.messages.create(model={MODEL!r}, max_tokens=32, messages=[{{"role": "user", "content": "hi"}}])
-        recs = aios.kernel().report()["syscalls"]
+        recs = aios.get_kernel().report()["syscalls"]
         print(len(recs), recs[0]["framework"], recs[0]["status"])
         """
     )

@@ -373,7 +373,8 @@ def test_patch_before_import_in_a_fresh_process(tmp_path: Any) -> None:
         agent = AssistantAgent("early", tools=[add],
                                model_client=ReplayChatCompletionClient([call], model_info=info))
         asyncio.run(agent.run(task="go"))
-        print(json.dumps([[r["kind"], r["agent"], r["tool"]] for r in aios.kernel().report()["syscalls"]]))
+        recs = aios.get_kernel().report()["syscalls"]
+        print(json.dumps([[r["kind"], r["agent"], r["tool"]] for r in recs]))
         """
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIOS_")}

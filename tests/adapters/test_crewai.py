@@ -292,7 +292,7 @@ def test_patch_before_import(sim: SimServer) -> None:
         assert isinstance(OpenAICompletion.__dict__["call"], wrapt.FunctionWrapper)
         a = Agent(role="Early", goal="g", backstory="b", llm="gpt-4o-mini")
         Crew(name="c", agents=[a], tasks=[Task(description="d", expected_output="e", agent=a)]).kickoff()
-        print(sorted({r["agent"] for r in aios.kernel().report()["syscalls"]}))
+        print(sorted({r["agent"] for r in aios.get_kernel().report()["syscalls"]}))
         """
     )
     env = {**os.environ, **sim.env(), "CREWAI_DISABLE_TELEMETRY": "true", "OTEL_SDK_DISABLED": "true"}

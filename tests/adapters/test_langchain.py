@@ -527,7 +527,7 @@ def test_patch_before_langchain_is_imported() -> None:
 
         with aios.agent("early"):
             print(FakeListChatModel(responses=["pong"]).invoke("ping").content, double.invoke({"x": 2}))
-        report = aios.kernel().report()
+        report = aios.get_kernel().report()
         print(sorted((r["kind"], r["agent"]) for r in report["syscalls"]))
         """
     )

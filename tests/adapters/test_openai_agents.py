@@ -381,7 +381,7 @@ def test_patch_before_import_in_a_fresh_process(sim: SimServer) -> None:
             return a + b
 
         result = Runner.run_sync(Agent(name="adder", tools=[add], model="gpt-4o-mini"), "add 2 and 3")
-        records = aios.kernel().accounting.report()["syscalls"]
+        records = aios.get_kernel().accounting.report()["syscalls"]
         tools = [(r["agent"], r["tool"]) for r in records if r["kind"] == "tool"]
         print(json.dumps({"wrapped": type(run_loop.run_single_turn).__name__, "tools": tools}))
         """

@@ -417,7 +417,7 @@ def test_patch_before_import_in_a_subprocess(sim: SimServer) -> None:
         import openai
         client = openai.OpenAI()
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
-        recs = aios.kernel().report()["syscalls"]
+        recs = aios.get_kernel().report()["syscalls"]
         print(len(recs), recs[0]["framework"], recs[0]["status"])
         """
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,6 +13,8 @@ from aios.config import KernelConfig
 from aios.kernel.clock import ManualClock
 from aios.kernel.kernel import Kernel
 from aios.kernel.syscall import Kind, Syscall
+
+from .redis_server import valkey_server
 
 MakeSyscall = Callable[..., Syscall]
 MakeKernel = Callable[..., Kernel]
@@ -48,13 +51,31 @@ def make_sc() -> MakeSyscall:
     return make
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """One real Valkey server for the session (each test uses its own key prefix)."""
+    with valkey_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["local", "shared"])
+def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Config keys of each admission-state backend: in-process, and shared on a real server."""
+    if request.param == "local":
+        return {}
+    url = request.getfixturevalue("redis_url")
+    return {"redis_url": url, "redis_prefix": f"test-{uuid.uuid4().hex[:12]}"}
+
+
 @pytest.fixture
-def make_kernel() -> Iterator[MakeKernel]:
-    """Build kernels from config keys; every one is shut down after the test."""
+def make_kernel(backend: dict[str, Any]) -> Iterator[MakeKernel]:
+    """Build kernels from config keys, on each backend; every one is shut down after the test.
+
+    Kernels made in one test share their admission state (as processes of one kernel would)."""
     made: list[Kernel] = []
 
     def make(*, clock: ManualClock | None = None, **config: Any) -> Kernel:
-        k = Kernel(KernelConfig.model_validate(config), clock=clock)
+        k = Kernel(KernelConfig.model_validate({**backend, **config}), clock=clock)
         made.append(k)
         return k
 

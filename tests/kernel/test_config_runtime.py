@@ -14,6 +14,10 @@ from aios import runtime
 from aios.config import KernelConfig, load_config
 from aios.errors import ConfigError, KernelError
 from aios.kernel.context import current_agent
+from aios.kernel.failures import Failure, classify_generic
+from aios.kernel.lease import Lease
+
+from .conftest import MakeKernel
 
 
 @pytest.fixture
@@ -99,8 +103,8 @@ def test_invalid_toml(clean_env: Path) -> None:
     [
         ("AIOS_MAX_CONCURRENCY", "-1", r"`max_concurrency` = -1: Input should be greater than 0"),
         ("AIOS_RETRY__MAX_RETRIES", "lots", r"`retry.max_retries` = 'lots': Input should be a valid integer"),
-        ("AIOS_POLCY", "fair", r"`polcy` = 'fair': is not a known key"),
-        ("AIOS_MODE", "proxy", r"`mode` = 'proxy': Input should be 'gate'"),
+        ("AIOS_RETRY__MAX_RETIRES", "2", r"`retry.max_retires` = 2: is not a known key"),
+        ("AIOS_AGENTS", '{"a": {"priority": 1e400}}', r"`agents.a.priority`"),
     ],
 )
 def test_bad_env_values(
@@ -110,6 +114,59 @@ def test_bad_env_values(
     with pytest.raises(ConfigError, match=expected) as info:
         load_config()
     assert "AIOS_* environment" in str(info.value)
+
+
+def test_unknown_aios_variables_warn_once_and_are_ignored(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from aios import config
+
+    monkeypatch.setattr(config, "_warned_env", set())
+    monkeypatch.setenv("AIOS_DEBUG", "1")  # another tool's variable
+    monkeypatch.setenv("AIOS_POLCY", "fair")  # a typo
+    monkeypatch.setenv("AIOS_MAX_CONCURRENCY", "3")
+    with caplog.at_level("WARNING", logger="aios.config"):
+        first = load_config()
+        second = load_config()
+    assert first == second and (first.policy, first.max_concurrency) == ("fifo", 3)
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2, messages  # once per name, not once per load
+    assert any("AIOS_DEBUG" in m and "ignoring" in m and "did you mean" not in m for m in messages)
+    assert any("AIOS_POLCY" in m and "did you mean AIOS_POLICY?" in m for m in messages)
+
+
+def test_unrelated_aios_variable_does_not_break_the_kernel(
+    no_kernel: None, clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIOS_DEBUG", "1")
+    k = aios.get_kernel()
+    assert k.running and k.run_tool("t", lambda: 41) == 41
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "expected"),
+    [
+        ("AIOS_POLICY", "nope", "'nope' is not a known scheduling policy"),
+        ("AIOS_MAX_CONCURRENCY", "0", "`max_concurrency` = 0"),
+    ],
+)
+def test_patch_raises_the_config_error_itself(
+    no_kernel: None, clean_env: Path, monkeypatch: pytest.MonkeyPatch, env: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(env, value)
+    try:
+        with pytest.raises(aios.ConfigError, match=expected):
+            aios.patch()
+    finally:
+        aios.unpatch()
+    assert runtime.current() is None  # found without booting a kernel
+
+
+def test_priorities_are_bounded_in_the_config(clean_env: Path) -> None:
+    with pytest.raises(ConfigError, match=r"`default_priority` = 10000000000: Input should be less"):
+        load_config(overrides={"default_priority": 10**10})
+    with pytest.raises(ConfigError, match=r"`agents.a.priority`"):
+        load_config(overrides={"agents": {"a": {"priority": -(10**400)}}})
 
 
 def test_bad_core_api_names_the_choices(clean_env: Path) -> None:
@@ -151,14 +208,14 @@ def test_unknown_policy_fails_at_boot(no_kernel: None, clean_env: Path) -> None:
 def test_boot_kernel_shutdown(no_kernel: None, clean_env: Path) -> None:
     assert runtime.current() is None
     k = aios.boot(policy="round-robin", max_concurrency=2)
-    assert aios.kernel() is k and runtime.current() is k
+    assert aios.get_kernel() is k and runtime.current() is k
     assert k.policy.name == "round-robin" and k.config.max_concurrency == 2
     with pytest.raises(KernelError, match="already running"):
         aios.boot()
     aios.shutdown()
     assert not k.running and runtime.current() is None
     aios.shutdown()  # twice is fine
-    k2 = aios.kernel()  # boots a default kernel on first use
+    k2 = aios.get_kernel()  # boots a default kernel on first use
     assert k2 is not k and k2.running and k2.policy.name == "fifo"
     aios.shutdown()
     k3 = aios.boot(KernelConfig(policy="fair"), max_concurrency=1)
@@ -229,6 +286,12 @@ def test_agent_identity_reaches_syscalls(make_kernel: object) -> None:
         k.shutdown()
 
 
+@pytest.mark.parametrize("priority", [10**400, -(10**10), 10**9 + 1], ids=["huge", "low", "just-above"])
+def test_agent_priority_out_of_range_is_refused_up_front(priority: int) -> None:
+    with pytest.raises(ValueError, match=r"agent priority must be from -10\*\*9 to 10\*\*9"):
+        aios.agent("x", priority=priority)
+
+
 @pytest.mark.parametrize("bad", ["", "   "])
 def test_agent_needs_a_name(bad: str) -> None:
     with pytest.raises(ValueError, match="non-empty name"):
@@ -245,7 +308,8 @@ def test_public_api_is_sorted_and_resolves() -> None:
     assert len(set(aios.__all__)) == len(aios.__all__)
     for name in aios.__all__:
         assert getattr(aios, name) is not None, name
-    kernel_pkg = importlib.import_module("aios.kernel")  # ``aios.kernel`` the attribute is a function
+    kernel_pkg = importlib.import_module("aios.kernel")
+    assert aios.kernel is kernel_pkg  # the package, not an accessor shadowing it
     assert kernel_pkg.__all__ == sorted(kernel_pkg.__all__)
     for name in kernel_pkg.__all__:
         getattr(kernel_pkg, name)
@@ -258,3 +322,50 @@ def test_error_hierarchy() -> None:
     assert issubclass(aios.KernelShutdown, aios.KernelError)
     assert issubclass(aios.ConfigError, ValueError) and issubclass(aios.ConfigError, aios.AiosError)
     assert issubclass(aios.ToolTimeout, TimeoutError)
+
+
+# -- retries ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("failure", "attempts"),
+    [
+        (ConnectionError("refused"), 3),  # the endpoint is down: as many tries as the SDK makes
+        (TimeoutError("slow"), 3),
+        ("rate_limit", 7),  # the provider answered: the kernel's own retry budget
+    ],
+)
+def test_network_failures_are_retried_like_the_sdks(
+    make_kernel: MakeKernel, failure: BaseException | str, attempts: int
+) -> None:
+    k = make_kernel(retry={"base_delay": 0.001, "max_delay": 0.002})
+    calls = 0
+
+    def perform(lease: Lease) -> None:
+        nonlocal calls
+        calls += 1
+        raise failure if isinstance(failure, BaseException) else RuntimeError("429")
+
+    def classify(exc: BaseException) -> Failure:
+        return Failure(True, "rate_limit", 429) if failure == "rate_limit" else classify_generic(exc)
+
+    sc = k.llm_syscall(api="openai", model="m")
+    with pytest.raises((ConnectionError, TimeoutError, RuntimeError)) as info:
+        k.call(sc, perform, classify=classify)
+    assert calls == attempts and sc.retries == attempts - 1
+    key = "retry.max_retries" if failure == "rate_limit" else "retry.max_network_retries"
+    assert any(key in note for note in info.value.__notes__)
+
+
+def test_max_retries_below_the_network_limit_still_wins(make_kernel: MakeKernel) -> None:
+    k = make_kernel(retry={"max_retries": 1, "base_delay": 0.001})
+    calls = 0
+
+    def perform(lease: Lease) -> None:
+        nonlocal calls
+        calls += 1
+        raise ConnectionError("refused")
+
+    with pytest.raises(ConnectionError):
+        k.call(k.llm_syscall(api="openai", model="m"), perform)
+    assert calls == 2

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from aios.cli import app
@@ -53,3 +56,33 @@ def test_plugins_json_lists_every_adapter() -> None:
     assert data["errors"] == dict(plugins().errors)
     for row in data["adapters"]:
         assert row["would_patch"] == (row["installed"] is not None)
+
+
+def test_config_with_an_unknown_policy_is_one_error_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AIOS_POLICY", "lottery")
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code == 2
+    assert '"policy"' not in result.output  # no configuration printed as if it were valid
+    assert "'lottery' is not a known scheduling policy" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_demo_without_any_framework_is_one_error_line() -> None:
+    # The frameworks are made unimportable the way a missing install is (``sys.modules[name] =
+    # None`` makes ``find_spec`` and ``import`` see nothing), in a fresh interpreter.
+    blocked = ["openai", "anthropic", "langchain", "langchain_core", "langchain_openai", "agents"]
+    blocked += ["autogen_agentchat", "autogen_ext", "crewai"]
+    code = (
+        "import sys\n"
+        f"for m in {blocked!r}: sys.modules[m] = None\n"
+        "from aios.cli import app\n"
+        "app(['demo'], prog_name='aios')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no agent framework is installed" in lines[0], proc.stderr
+    assert "aios demo --kernel" in lines[0]

@@ -225,6 +225,7 @@ class SharedCore:
                 "capacity": capacity,
                 "available": round(level, 3),
                 "learned": fields.get(f"{short}:learned") == "1",
+                "pending": float(fields.get(f"{short}:pend") or 0),
             }
         return {
             "api": self.spec.api,

@@ -170,7 +170,9 @@ class SharedState:
                     exc,
                 )
         if self._poke is not None:
-            self._poke()  # what waited on the shared state now waits on local state
+            # What waited on the shared state now waits on local state. Not from this thread:
+            # it may hold the scheduler's lock, which ``poke`` takes.
+            threading.Thread(target=self._poke, name="aios-shared-fallback", daemon=True).start()
 
     # -- leases and the heartbeat -------------------------------------------------------------
     def hold_lease(self, keys: tuple[str, ...], lease: str) -> None:

@@ -33,7 +33,7 @@ def call_and_record(kind: str, out: str) -> None:
         OpenAI().chat.completions.create(
             model="gpt-4o-mini", messages=[{"role": "user", "content": kind}], max_tokens=8
         )
-    seen["kernel_url"] = aios.kernel().config.redis_url
+    seen["kernel_url"] = aios.get_kernel().config.redis_url
     Path(out, f"{kind}.json").write_text(json.dumps(seen))
 
 

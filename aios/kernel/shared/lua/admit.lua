@@ -35,7 +35,13 @@ local function fits(need, who)
   if S['probing'] == '1' and (limit < 0 or limit > 1) then limit = 1 end
   local in_use = redis.call('ZCARD', KEYS[2])
   if limit >= 0 then
-    if in_use >= limit then return INF end
+    if in_use >= limit then
+      -- A release wakes waiters; a holder that died only stops renewing its lease, so look
+      -- again when the first lease would expire.
+      local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+      if first[2] then return tonumber(first[2]) end
+      return INF
+    end
     local held, first_end = 0, nil
     local raw = redis.call('HGETALL', KEYS[7])
     for i = 1, #raw, 2 do

@@ -1,0 +1,86 @@
+"""``aios top``: its source and view in process, and one clear line for a bad socket."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+from typer.testing import CliRunner
+
+import aios
+from aios.cli import app
+from aios.kernel.kernel import Kernel
+from aios.top.serve import SnapshotServer
+from aios.top.source import SocketSource, SourceGone, kernel_snapshot
+from aios.top.view import render
+
+
+def _screen(snap: dict[str, object]) -> str:
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(render(snap, width=80))
+    return out.getvalue()
+
+
+def test_missing_socket_is_one_clear_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["top", "--socket", str(tmp_path / "nothing.sock")])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("aios top: error: cannot connect to")
+    assert "aios run --top-socket" in lines[0]
+
+
+def test_no_socket_given_is_one_clear_line() -> None:
+    result = CliRunner().invoke(app, ["top"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "aios top: error: give the program's socket: `aios top --socket PATH` "
+        "(`aios run --top-socket` prints it)"
+    )
+
+
+def test_snapshot_over_a_socket_shows_the_kernels_counts(tmp_path: Path) -> None:
+    k = Kernel(aios.KernelConfig(max_concurrency=3, agents={"a-very-long-agent-name-indeed": {}}))
+    try:
+        for agent, n in (("writer", 2), ("a-very-long-agent-name-indeed", 1)):
+            for _ in range(n):
+                sc = k.llm_syscall(
+                    api="openai.chat", model="gpt-4o-mini", base_url="http://127.0.0.1:9/v1", agent=agent
+                )
+                k.call(sc, lambda lease: None)
+        k.run_tool("search", lambda: "ok", agent="writer")
+        server = SnapshotServer(tmp_path / "top.sock", lambda: kernel_snapshot(k))
+        source = SocketSource(tmp_path / "top.sock")
+        try:
+            snap = source()
+            again = source()  # the connection serves one snapshot per request
+            assert again["agents"] == snap["agents"] and again["now"] > snap["now"]
+        finally:
+            source.close()
+            server.close()
+    finally:
+        k.shutdown()
+    screen = _screen(snap)
+    assert max(len(line) for line in screen.splitlines()) <= 80
+    writer = next(line.split() for line in screen.splitlines() if line.split()[:1] == ["writer"])
+    assert writer[1:3] == ["2", "1"]  # LLM calls, tool calls
+    assert "done 4" in screen
+    core = next(line for line in screen.splitlines() if "openai@" in line)
+    assert "0/3" in core
+    assert [r["id"] for r in snap["recent"]] == sorted((r["id"] for r in snap["recent"]), reverse=True)
+    assert (tmp_path / "top.sock").exists() is False  # the server removed its socket
+
+
+def test_a_closed_socket_is_reported_as_gone(tmp_path: Path) -> None:
+    server = SnapshotServer(tmp_path / "s.sock", lambda: {"queued": 0})
+    source = SocketSource(tmp_path / "s.sock")
+    assert source() == {"queued": 0}
+    server.close()
+    source.close()
+    try:
+        source()
+    except SourceGone:
+        pass
+    else:
+        raise AssertionError("a source whose program ended must say so")

@@ -239,11 +239,19 @@ def markdown(result: dict[str, Any]) -> str:
         f"{cfg['total_agents']} agents in total split over N processes, one key at {cfg['rpm']} requests "
         f"per {cfg['rate_window_s']:g} s, sim `{' '.join(cfg['sim_args'])}`, rounds {cfg['repeat']}.",
         "",
+        "Modes: `none` = the program alone (SDK default retries); `per-process` = `aios run` (a kernel "
+        "per process); `shared` = `aios run --redis` (one kernel state for all processes). "
+        "÷ quota min: the makespan over the time the key needs for the useful requests "
+        "(— when not every agent completed). Waits: admission waits of the LLM calls.",
+        "",
         "| " + " | ".join(title for _, title, _ in _COLUMNS) + " |",
         "|" + "---|" * len(_COLUMNS),
     ]
     for run in sorted(result["runs"], key=lambda r: (r["round"], r["processes"], MODES.index(r["mode"]))):
         cells = ["—" if run.get(k) is None else f.format(run[k]) for k, _, f in _COLUMNS]
+        if run["completed"] < run["agents"]:
+            # Agents that gave up early end a run sooner: that makespan says nothing of the quota.
+            cells[[k for k, _, _ in _COLUMNS].index("makespan_vs_quota_minimum")] = "—"
         lines.append("| " + " | ".join(cells) + " |")
     g = result.get("goals") or {}
     if g:
@@ -266,6 +274,11 @@ def write(result: dict[str, Any], out: Path) -> Path:
     path.write_text(json.dumps(result, indent=2), encoding="utf-8")
     (out / "shared.md").write_text(markdown(result), encoding="utf-8")
     return path
+
+
+def render(path: Path) -> str:
+    """The markdown of a saved ``shared.json`` (tables are re-rendered, never re-measured)."""
+    return markdown(json.loads(path.read_text(encoding="utf-8")))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,7 +92,9 @@ class AdmissionCore(Protocol):
     def open_until(self, now: float) -> float: ...
     def held_from(self, sc: Syscall, now: float) -> float: ...
     def wait_for(self, sc: Syscall, now: float) -> float: ...
-    def try_admit(self, sc: Syscall, now: float, rank: float = 0.0) -> float: ...
+    def try_admit(
+        self, sc: Syscall, now: float, rank: float = 0.0, sending: bool = False
+    ) -> float: ...
     def start(self, sc: Syscall, now: float) -> None: ...
     def release(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool) -> None: ...
     def pause(self, until: float) -> None: ...
@@ -100,6 +102,7 @@ class AdmissionCore(Protocol):
     def learn(self, headers: Mapping[str, str], now: float) -> None: ...
     def describe(self, now: float) -> dict[str, Any]: ...
     def withdraw(self) -> None: ...
+    def begin_scan(self) -> None: ...
 
 
 @dataclass
@@ -197,14 +200,20 @@ class Core:
                 latest = max(latest, now + t)
         return latest
 
-    def try_admit(self, sc: Syscall, now: float, rank: float = 0.0) -> float:
+    def try_admit(
+        self, sc: Syscall, now: float, rank: float = 0.0, sending: bool = False
+    ) -> float:
         """Reserve a slot for ``sc`` if it may be admitted now (returns 0), else return the
         earliest time it might be (``inf``: when something ends). Check and reservation are one
         step, as a shared state must make them. ``rank`` orders this call among the calls of
-        other processes sharing the core (unused here: the policy already ordered this process's)."""
+        other processes sharing the core (unused here: the policy already ordered this process's).
+        ``sending``: the caller sends the call as soon as this returns, so its rate charge lands
+        now (one step less than ``reserve`` then ``start``)."""
         wait = self.wait_for(sc, now)
         if not wait:
             self.reserve(sc, now)
+            if sending:
+                self.start(sc, now)
         return wait
 
     def reserve(self, sc: Syscall, now: float) -> None:
@@ -263,6 +272,9 @@ class Core:
 
     def withdraw(self) -> None:
         """Nothing to do: this process's own queue is the only waiting order here."""
+
+    def begin_scan(self) -> None:
+        """The scheduler starts a scan of its queue (a shared order keeps the best call's place)."""
 
     def pause(self, until: float) -> None:
         if until > self.cooldown_until:

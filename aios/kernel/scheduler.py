@@ -67,6 +67,8 @@ class Scheduler:
         self._arm_timer = arm_timer
         self._armed_at = math.inf
         self._closed = False
+        #: The syscall whose own caller is submitting it: admitted now, it is sent at once.
+        self._submitting: Syscall | None = None
 
     # -- cores ---------------------------------------------------------------------------------
     def add_core(self, spec: CoreSpec) -> AdmissionCore:
@@ -105,7 +107,11 @@ class Scheduler:
                 self.policy.on_dispatch(sc, now)
                 return None
             self.policy.push(sc)
-            woken = self._dispatch(now)
+            self._submitting = sc
+            try:
+                woken = self._dispatch(now)
+            finally:
+                self._submitting = None
             waiter = None
             if sc.status is Status.QUEUED:
                 waiter = sc.waiter = make_waiter()
@@ -228,15 +234,18 @@ class Scheduler:
         if wake_at < self._armed_at and wake_at < math.inf and self._arm_timer is not None:
             self._armed_at = wake_at
             self._arm_timer(wake_at)
-        self._withdraw_idle()
+        self._withdraw_idle(now)
         return woken
 
-    def _withdraw_idle(self) -> None:
-        """Leave the shared waiting order of every core this process no longer waits on."""
+    def _withdraw_idle(self, now: float) -> None:
+        """Leave the shared waiting order of every core this process no longer waits on (a
+        call backing off before its retry holds no place either: it is not trying)."""
         registered = [c for c in self.cores.values() if c.waiting]
         if not registered:
             return
-        wanted = {name for sc in self.policy.ordered() for name in sc.candidates}
+        wanted = {
+            name for sc in self.policy.ordered() if sc.not_before <= now for name in sc.candidates
+        }
         for core in registered:
             if core.name not in wanted:
                 core.withdraw()
@@ -262,6 +271,8 @@ class Scheduler:
                 any_open = True
         if not any_open:
             return None, wake_at, refused
+        for core in self.cores.values():
+            core.begin_scan()
         budget_blocked: set[str] = set()  # budget keys found full this pass
         for sc in self.policy.ordered():
             if sc.not_before > now:
@@ -286,7 +297,7 @@ class Scheduler:
                     break  # waits for calls in flight to settle; a finish dispatches again
                 t = math.inf
                 try:
-                    t = core.try_admit(sc, now, self.policy.rank(sc))
+                    t = core.try_admit(sc, now, self.policy.rank(sc), sc is self._submitting)
                     shortfall = None
                     if not t and sc.charges:
                         shortfall = self.ledger.reserve(sc.charges, str(sc.id))

@@ -51,6 +51,7 @@ class SharedCore:
         self.waiting = False
         self._cooldown_until = 0.0
         self._attempts = 0
+        self._first_of_scan = True
 
     @property
     def name(self) -> str:
@@ -82,30 +83,39 @@ class SharedCore:
             return self.local.wait_for(sc, now)
         return 0.0 if int(result[0]) == 0 else self._time(result[1], now)
 
-    def try_admit(self, sc: Syscall, now: float, rank: float = 0.0) -> float:
+    def begin_scan(self) -> None:
+        self._first_of_scan = True
+
+    def try_admit(self, sc: Syscall, now: float, rank: float = 0.0, sending: bool = False) -> float:
         if self.state.degraded:
-            return self.local.try_admit(sc, now, rank)
+            return self.local.try_admit(sc, now, rank, sending)
         self._attempts += 1
         lease = f"{self.state.process}:{sc.id}:{self._attempts}"
-        result = self._admit(sc, now, rank=rank, lease=lease, dry=False)
+        result = self._admit(sc, now, rank=rank, lease=lease, dry=False, sending=sending)
+        self._first_of_scan = False
         if result is None:  # the server was lost just now: decide locally
             self.waiting = False
-            return self.local.try_admit(sc, now, rank)
+            return self.local.try_admit(sc, now, rank, sending)
         code = int(result[0])
         if code == 0:
             self.waiting = False
             self._mine += 1
             sc.lease_id = lease
             self.state.hold_lease(self.keys, lease)
-            pending = _parse(result[1])
-            sc.pending_charges = pending or None
+            charges = _parse(result[1]) or None
+            if sending:
+                sc.charged = charges
+            else:
+                sc.pending_charges = charges
             return 0.0
         self.waiting = True
         if code == 2:
             return now + _ORDER_RECHECK_S
         return self._time(result[1], now)
 
-    def _admit(self, sc: Syscall, now: float, *, rank: float, lease: str, dry: bool) -> Any:
+    def _admit(
+        self, sc: Syscall, now: float, *, rank: float, lease: str, dry: bool, sending: bool = False
+    ) -> Any:
         cap = self.spec.max_concurrency
         return self.state.run(
             self.state.admit_script,
@@ -125,6 +135,8 @@ class SharedCore:
                 sc.agent,
                 "1" if dry else "0",
                 self.channel,
+                "1" if self._first_of_scan else "0",
+                "1" if sending else "0",
             ],
             admission=not dry,
         )
@@ -247,7 +259,8 @@ class SharedCore:
 
 
 def _parse(record: str) -> dict[str, float]:
-    """``P r=1 t=300`` (as the admission script records charges) -> ``{"requests": 1, ...}``."""
+    """``P r=1 t=300`` (as the admission script records charges; ``C`` once charged) ->
+    ``{"requests": 1, "tokens": 300}``."""
     out: dict[str, float] = {}
     for part in record.split()[1:]:
         short, _, amount = part.partition("=")

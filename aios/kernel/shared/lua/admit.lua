@@ -1,6 +1,8 @@
 -- ARGV: 1 now, 2 lease, 3 process, 4 rank, 5 ttl, 6 max concurrency (-1: none), 7 rate window,
 -- 8 rate margin, 9 probe when new (0/1), 10..13 configured limits r t i o (0: none),
--- 14..17 charges r t i o, 18 agent, 19 dry run (0/1), 20 wake channel.
+-- 14..17 charges r t i o, 18 agent, 19 dry run (0/1), 20 wake channel, 21 first try of this
+-- process's scan of its queue (1: its place in the order is this call's; 0: the better of the two),
+-- 22 the caller sends the call at once (1: charge the buckets now, not at a later start).
 -- Returns {0, record} when admitted, {1, wait} when not (wait: time it may fit, -1: an event),
 -- {2, 0} when a better-ranked call of another process fits first.
 local now, lease, pid = tonumber(ARGV[1]), ARGV[2], ARGV[3]
@@ -76,8 +78,15 @@ if dry then
   return {wait == 0 and 0 or 1, tostring(wait)}
 end
 
-redis.call('ZADD', KEYS[4], rank, pid)
-redis.call('HSET', KEYS[5], pid, table.concat(mine, ' ') .. ' ' .. agent)
+-- A process holds one place in the order: that of its best waiting call, which its scan tries
+-- first (later calls of the same scan rank no better, as the policy orders them).
+local placed = redis.call('ZSCORE', KEYS[4], pid)
+if ARGV[21] == '1' or not placed or rank < tonumber(placed) then
+  redis.call('ZADD', KEYS[4], rank, pid)
+  redis.call('HSET', KEYS[5], pid, table.concat(mine, ' ') .. ' ' .. agent)
+  -- A place given up for a worse one may have held back another process: let it look again.
+  if placed and rank > tonumber(placed) then redis.call('PUBLISH', channel, pid) end
+end
 redis.call('ZADD', KEYS[6], now + ttl, pid)
 if wait ~= 0 then
   save()
@@ -106,10 +115,15 @@ end
 
 redis.call('ZADD', KEYS[2], now + ttl, lease)
 S['admitted'] = f('admitted', 0) + 1
-local rec = 'P'
+local sending = ARGV[22] == '1'
+local rec = sending and 'C' or 'P'
 for n, b in ipairs(BUCKETS) do
   if S[b .. ':cap'] ~= nil then
-    S[b .. ':pend'] = f(b .. ':pend', 0) + mine[n]
+    if sending then
+      take(b, mine[n], now, window)
+    else
+      S[b .. ':pend'] = f(b .. ':pend', 0) + mine[n]
+    end
     rec = rec .. ' ' .. b .. '=' .. string.format('%.17g', mine[n])
   end
 end

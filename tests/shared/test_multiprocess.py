@@ -151,6 +151,7 @@ def _steady(
     config = write_config(tmp_path, sim.openai_base_url, {"max_concurrency": 4}, redis_unavailable=behaviour)
     proc = _popen_aios(
         ["run", "-q", "--frameworks", "openai", "--config", str(config), "--redis", server.url,
+         "--report", str(tmp_path / "report.json"),
          str(PROGRAMS / "steady.py"), "4", "60"],
         sim,
     )  # fmt: skip
@@ -184,6 +185,9 @@ def test_server_stopped_mid_run_falls_back_to_local_limits(
     # One warning naming the server, not one per call.
     warnings = [line for line in proc.stderr.splitlines() if str(server.socket) in line]
     assert len(warnings) == 1, proc.stderr[-3000:]
+    # ... and a count in the report.
+    shared = json.loads((tmp_path / "report.json").read_text())["shared_state"]
+    assert shared["degraded"] is True and shared["unavailable_errors"] >= 1, shared
 
 
 @pytest.mark.slow

@@ -116,7 +116,12 @@ def run(
         url, server = _start_shared()
         environ.update({"AIOS_REDIS_URL": url, env.SHARED_SERVER: server})
     spool = Path(environ[env.SPOOL])
-    watch_fd = watcher.start(spool, opts.report.resolve() if opts.report else None, policy_name)
+    watch_fd = watcher.start(
+        spool,
+        opts.report.resolve() if opts.report else None,
+        policy_name,
+        shared_server=environ.get(env.SHARED_SERVER),
+    )
     if watch_fd is not None:
         environ[env.WATCH_FD] = str(watch_fd)
     exec_program(command(script, module, args), environ)

@@ -175,6 +175,27 @@ def _wait_ready(server: LocalServer, timeout: float) -> None:
         client.close()
 
 
+def clean_up_after(value: str) -> None:
+    """Stop and remove a ``--shared`` server (``PID:DIR``) whose program died without doing it.
+
+    Runs in another process than the server's parent, after the program is gone: a directory
+    already removed means the program stopped the server itself (its pid may be reused by now),
+    and only a process that still is that server's ``valkey-server`` gets a ``SIGTERM``.
+    """
+    raw_pid, _, directory = value.partition(":")
+    folder = Path(directory)
+    if not raw_pid.isdigit() or not folder.name.startswith("aios-redis-") or not folder.is_dir():
+        return
+    try:
+        cmdline = Path(f"/proc/{raw_pid}/cmdline").read_bytes()
+    except OSError:
+        cmdline = b""
+    if b"valkey-server" in cmdline and str(folder).encode() in cmdline:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(int(raw_pid), signal.SIGTERM)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def stop_exported_server(value: str | None = None) -> None:
     """Stop the server ``aios run --shared`` exported in :data:`SERVER_ENV` (``PID:DIR``).
 

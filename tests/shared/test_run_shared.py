@@ -106,6 +106,10 @@ def test_shared_server_does_not_outlive_a_killed_program(tmp_path: Path) -> None
     conn.close()
     proc.stdout.close()
     assert not alive, "the private server outlived its killed program"
+    folder = Path(url.removeprefix("unix://")).parent
+    while folder.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not folder.exists(), "the killed program's server directory was left behind"
 
 
 def test_redis_and_shared_together_is_an_error() -> None:

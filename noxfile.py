@@ -21,7 +21,7 @@ TELEMETRY_OFF = {
     "OTEL_SDK_DISABLED": "true",
     "DO_NOT_TRACK": "1",
 }
-COMMON_EXTRAS = "dev,openai,anthropic,langchain,autogen,openai-agents,plot,otel"
+COMMON_EXTRAS = "dev,openai,anthropic,langchain,autogen,openai-agents,plot,otel,redis"
 PLUGIN = "plugins/aios-pydantic-ai"
 SUITES = ["tests", "compat_tests"]
 

@@ -26,6 +26,7 @@ from aios.errors import (
 )
 from aios.kernel.access import ApprovalRequest, Decision
 from aios.kernel.context import agent
+from aios.runner.cluster_report import cluster_report
 from aios.runtime import boot, get_kernel, shutdown
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "__version__",
     "agent",
     "boot",
+    "cluster_report",
     "get_kernel",
     "load_config",
     "patch",

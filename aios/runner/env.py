@@ -18,3 +18,5 @@ SPOOL = "AIOS_RUN_SPOOL"
 WATCH_FD = "AIOS_RUN_WATCH_FD"
 #: The id of this run, shared by every process it starts (per-run caps, the audit log).
 RUN_ID = "AIOS_RUN_ID"
+#: ``PID:DIR`` of the private Redis-compatible server of ``aios run --shared``; the root stops it.
+SHARED_SERVER = "AIOS_RUN_SHARED_SERVER"

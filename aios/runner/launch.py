@@ -28,6 +28,8 @@ class RunOptions:
     approve: str | None = None
     #: ``--audit``: the audit log file for this run.
     audit: Path | None = None
+    #: The shared-state server every process of the run uses (``--redis`` or ``--shared``).
+    redis_url: str | None = None
 
 
 def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -59,6 +61,9 @@ def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict
         out["AIOS_APPROVER"] = opts.approve
     if opts.audit is not None:
         out["AIOS_AUDIT_LOG"] = str(opts.audit.resolve())
+    if opts.redis_url is not None:
+        out["AIOS_REDIS_URL"] = opts.redis_url
+    out.pop(env.SHARED_SERVER, None)  # only `aios run --shared` sets it, for its own server
     return out
 
 

@@ -122,6 +122,14 @@ def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
     }
     if processes:
         out["processes"] = processes
+    shared = [r["shared_state"] for r in reports if isinstance(r.get("shared_state"), dict)]
+    if shared:
+        # Processes of one run share one server; how many lost it, and how often, adds up.
+        out["shared_state"] = {
+            **shared[0],
+            "degraded": any(bool(s.get("degraded")) for s in shared),
+            "unavailable_errors": sum(int(s.get("unavailable_errors") or 0) for s in shared),
+        }
     return out
 
 

@@ -20,7 +20,7 @@ from aios.runner.report import merge, records_report, write_json
 from aios.runner.spool import spooled_reports
 
 
-def start(spool: Path, report: Path | None, policy: str) -> int | None:
+def start(spool: Path, report: Path | None, policy: str, shared_server: str | None = None) -> int | None:
     """Fork the watcher; return the pipe end the program must hold, or ``None`` (no fork here)."""
     if not hasattr(os, "fork"):
         return None
@@ -37,7 +37,7 @@ def start(spool: Path, report: Path | None, policy: str) -> int | None:
             os.close(write_end)
             os.setsid()  # off the terminal: a Ctrl-C for the program is not for us
             if os.fork() == 0:  # the program must not find us among its children (os.wait())
-                _watch(read_end, spool, report, policy, root)
+                _watch(read_end, spool, report, policy, root, shared_server)
         finally:
             os._exit(0)
     os.close(read_end)
@@ -46,7 +46,9 @@ def start(spool: Path, report: Path | None, policy: str) -> int | None:
     return write_end
 
 
-def _watch(read_end: int, spool: Path, report: Path | None, policy: str, root: int) -> None:
+def _watch(
+    read_end: int, spool: Path, report: Path | None, policy: str, root: int, shared_server: str | None = None
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
@@ -62,6 +64,11 @@ def _watch(read_end: int, spool: Path, report: Path | None, policy: str, root: i
         except OSError:
             break
     finish(spool, report, policy=policy, root=root)
+    if shared_server:
+        # The program died before it could stop `aios run --shared`'s server: remove what is left.
+        from aios.runner.redis_server import clean_up_after
+
+        clean_up_after(shared_server)
 
 
 def finish(spool: Path, report: Path | None, *, policy: str, root: int) -> None:

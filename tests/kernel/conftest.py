@@ -14,8 +14,6 @@ from aios.kernel.clock import ManualClock
 from aios.kernel.kernel import Kernel
 from aios.kernel.syscall import Kind, Syscall
 
-from .redis_server import valkey_server
-
 MakeSyscall = Callable[..., Syscall]
 MakeKernel = Callable[..., Kernel]
 
@@ -49,13 +47,6 @@ def make_sc() -> MakeSyscall:
         return sc
 
     return make
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """One real Valkey server for the session (each test uses its own key prefix)."""
-    with valkey_server() as url:
-        yield url
 
 
 @pytest.fixture(params=["local", "shared"])

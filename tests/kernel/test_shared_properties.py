@@ -24,6 +24,7 @@ from aios.kernel.scheduler import Scheduler
 from aios.kernel.shared import SharedCore, SharedLedger, SharedState
 from aios.kernel.syscall import Kind, Status, Syscall
 from aios.kernel.waiters import Waiter
+from aios.runner.redis_server import LocalServer
 
 from .test_scheduler_properties import AGENTS, CountingWaiter, core_specs
 
@@ -31,9 +32,10 @@ URL: str = ""
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _server(redis_url: str) -> Iterator[None]:
+def _server(redis_server: LocalServer) -> Iterator[None]:
+    # Hypothesis builds the machine itself: the URL reaches it through the module.
     global URL
-    URL = redis_url
+    URL = redis_server.url
     yield
 
 

@@ -11,6 +11,7 @@ import textwrap
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,8 +22,7 @@ from aios.kernel.context import AgentIdentity
 from aios.kernel.failures import Usage
 from aios.kernel.kernel import Kernel, redact_url
 from aios.kernel.syscall import Status, Syscall
-
-from .redis_server import valkey_server
+from aios.runner.redis_server import LocalServer
 
 ONE_SLOT = {
     "cores": [{"name": "one", "api": "openai", "max_concurrency": 1, "learn_limits": False}],
@@ -225,40 +225,42 @@ def test_passwords_never_reach_reports() -> None:
 
 
 @pytest.mark.parametrize("mode", ["local", "fail"])
-def test_a_lost_server_mid_run_never_hangs(mode: str, caplog: pytest.LogCaptureFixture) -> None:
-    with valkey_server() as url:
-        k = Kernel(KernelConfig.model_validate({"redis_url": url, "redis_unavailable": mode, **ONE_SLOT}))
-        try:
-            k.acquire(llm(k)).succeed()
-            server_pid = _server_pid(url)
-            os.kill(server_pid, signal.SIGKILL)
-            time.sleep(0.2)
-            caplog.set_level(logging.WARNING, logger="aios")
-            outcome: list[str] = []
+def test_a_lost_server_mid_run_never_hangs(
+    mode: str, caplog: pytest.LogCaptureFixture, redis_server_factory: Callable[[], LocalServer]
+) -> None:
+    url = redis_server_factory().url
+    k = Kernel(KernelConfig.model_validate({"redis_url": url, "redis_unavailable": mode, **ONE_SLOT}))
+    try:
+        k.acquire(llm(k)).succeed()
+        server_pid = _server_pid(url)
+        os.kill(server_pid, signal.SIGKILL)
+        time.sleep(0.2)
+        caplog.set_level(logging.WARNING, logger="aios")
+        outcome: list[str] = []
 
-            def run() -> None:
-                try:
-                    k.acquire(llm(k)).succeed()
-                    outcome.append("ran")
-                except SharedStateUnavailable as exc:
-                    outcome.append(str(exc))
+        def run() -> None:
+            try:
+                k.acquire(llm(k)).succeed()
+                outcome.append("ran")
+            except SharedStateUnavailable as exc:
+                outcome.append(str(exc))
 
-            t = threading.Thread(target=run)
-            t.start()
-            t.join(15)
-            assert not t.is_alive()
-            if mode == "local":
-                assert outcome == ["ran"]
-                assert k.report()["shared_state"]["degraded"] is True
-                assert k.report()["shared_state"]["unavailable_errors"] >= 1
-                warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
-                assert len(warnings) == 1
-                k.acquire(llm(k)).succeed()  # and it keeps going on per-process limits
-            else:
-                assert len(outcome) == 1 and "redis_unavailable" in outcome[0]
-                assert url in outcome[0]
-        finally:
-            k.shutdown()
+        t = threading.Thread(target=run)
+        t.start()
+        t.join(15)
+        assert not t.is_alive()
+        if mode == "local":
+            assert outcome == ["ran"]
+            assert k.report()["shared_state"]["degraded"] is True
+            assert k.report()["shared_state"]["unavailable_errors"] >= 1
+            warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
+            assert len(warnings) == 1
+            k.acquire(llm(k)).succeed()  # and it keeps going on per-process limits
+        else:
+            assert len(outcome) == 1 and "redis_unavailable" in outcome[0]
+            assert url in outcome[0]
+    finally:
+        k.shutdown()
 
 
 def _server_pid(url: str) -> int:

@@ -1,0 +1,69 @@
+"""Connecting to the shared-state server from the command line: clients, reachability, messages.
+
+Every message names the URL without its password, so a secret in ``redis://:pw@host`` never
+reaches a terminal, a log or a report.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    import redis
+
+INSTALL_HINT = 'pip install "aios-kernel[redis]"'
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def client(url: str, *, timeout: float = 2.0, decode: bool = True) -> redis.Redis:
+    """A redis-py client for ``url`` that never waits longer than ``timeout`` on the network."""
+    try:
+        import redis
+    except ImportError:
+        raise RuntimeError(f"shared state needs the redis client library; {INSTALL_HINT}") from None
+    return redis.Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=decode
+    )
+
+
+def unreachable(url: str, exc: BaseException | str) -> str:
+    """The one line a user sees when the server at ``url`` does not answer."""
+    reason = exc if isinstance(exc, str) else (str(exc).strip() or type(exc).__name__)
+    return (
+        f"cannot reach Redis/Valkey at {redact(url)} ({reason}); start the server or fix the URL "
+        "(--redis / AIOS_REDIS_URL / redis_url), or let `aios run --shared` start a private one"
+    )
+
+
+def check(url: str, *, timeout: float = 2.0) -> str | None:
+    """``None`` when ``url`` answers ``PING``, else the message to show."""
+    try:
+        import redis
+    except ImportError:
+        return f"redis_url is set but the redis client library is missing; {INSTALL_HINT}"
+    try:
+        conn = client(url, timeout=timeout)
+    except ValueError as exc:  # a malformed URL: redis-py explains which schemes it accepts
+        return f"redis URL {redact(url)!r} is not valid: {exc}"
+    try:
+        conn.ping()
+    except (redis.RedisError, OSError) as exc:
+        return unreachable(url, exc)
+    finally:
+        conn.close()
+    return None

@@ -10,12 +10,14 @@ knowledge of the SDK's event classes:
 - the bytes reached their end (or the API's own end marker went past): the call succeeded, with
   the usage read from the final usage chunk / ``message_delta`` / ``response.completed``;
 - an error event or a broken connection: the call failed;
-- closed before that: cancelled (the slot is given back at once);
-- garbage-collected without being closed: cancelled by the lease's finalizer.
+- closed before that, or its task cancelled, or garbage-collected unclosed: cancelled.
+
+That is the one rule of :meth:`aios.kernel.lease.Lease.end`, which this watch calls.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import sys
@@ -29,7 +31,9 @@ from aios.kernel.lease import Lease
 
 # The event types after which a provider sends nothing more of interest.
 _TERMINAL = frozenset({"message_stop", "response.completed", "response.incomplete", "response.failed"})
-_INTERESTING = (b'"usage"', b'"error"', b"message_stop", b"response.")
+# Data lines worth parsing: usage (OpenAI's last chunk, Anthropic's message events, the
+# Responses API's final events, which also carry an ``error``) and errors.
+_INTERESTING = (b'"usage"', b'"error"')
 #: Bytes of a non-SSE body kept to read its usage at the end (bodies are small JSON documents).
 _BODY_LIMIT = 4 << 20
 
@@ -80,7 +84,7 @@ class StreamWatch:
             payload = line[5:].strip()
             if payload == b"[DONE]":
                 self.complete = True
-            elif any(marker in payload for marker in _INTERESTING):
+            elif _INTERESTING[0] in payload or _INTERESTING[1] in payload:
                 try:
                     self._event(json.loads(payload))
                 except ValueError:
@@ -119,24 +123,18 @@ class StreamWatch:
         if self._finalizer is not None:
             self._finalizer.detach()
             self._finalizer = None
-        lease = self.lease
         if not self.sse and self.complete and self._body:
             try:
                 self.usage = usage_of_payload(json.loads(b"".join(self._body)))
             except ValueError:
                 pass
             self._body = []
-        if self.broken is not None:
-            lease.observe(usage=self.usage)
-            lease.fail(self.broken)
-        elif self.error_event is not None:
-            lease.observe(usage=self.usage)
-            lease.fail(self.error_event)
-        elif self.complete:
-            lease.succeed(usage=self.usage)
-        else:
-            lease.observe(usage=self.usage)
-            lease.cancel("the response was closed before the provider finished sending it")
+        self.lease.end(
+            completed=self.complete,
+            error=self.broken or self.error_event,
+            usage=self.usage,
+            reason="the response was closed before the provider finished sending it",
+        )
 
 
 @functools.cache
@@ -170,6 +168,7 @@ def _proxies(httpx_module: Any) -> tuple[type[Any], type[Any]]:
             self._watch = watch
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
+            self._watch.lease.follow(asyncio.current_task())
             try:
                 async for chunk in self._inner:
                     self._watch.feed(chunk)
@@ -194,7 +193,10 @@ def watch_response(response: Any, lease: Lease, *, sse: bool) -> StreamWatch:
     sync_cls, async_cls = _proxies(module)
     watch = StreamWatch(lease, sse=sse)
     inner = response.stream
-    cls = async_cls if isinstance(inner, module.AsyncByteStream) else sync_cls
-    response.stream = cls(inner, watch)
+    if isinstance(inner, module.AsyncByteStream):
+        response.stream = async_cls(inner, watch)
+        lease.follow(asyncio.current_task())
+    else:
+        response.stream = sync_cls(inner, watch)
     watch.bind(response)
     return watch

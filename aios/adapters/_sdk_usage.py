@@ -21,7 +21,7 @@ _ANTHROPIC_CACHE = ("cache_creation_input_tokens", "cache_read_input_tokens")
 
 
 def _field(obj: Any, name: str) -> Any:
-    if isinstance(obj, Mapping):
+    if type(obj) is dict or isinstance(obj, Mapping):
         return obj.get(name)
     return getattr(obj, name, None)
 
@@ -35,7 +35,12 @@ def _first_int(obj: Any, names: tuple[str, ...]) -> int | None:
 
 
 def read_usage(usage: Any) -> Usage | None:
-    """A ``usage`` object or dict of either vendor as :class:`Usage` (``None`` if it says nothing)."""
+    """A ``usage`` object or dict as :class:`Usage` (``None`` if it says nothing, or only zeros).
+
+    Reads the names of OpenAI (``prompt_tokens``/``completion_tokens``), Anthropic, the
+    Responses API, langchain's ``usage_metadata``, autogen's ``RequestUsage`` and
+    openai-agents' ``Usage`` (``input_tokens``/``output_tokens``): every adapter uses it.
+    """
     if usage is None:
         return None
     inp = _first_int(usage, _INPUT)
@@ -45,7 +50,7 @@ def read_usage(usage: Any) -> Usage | None:
             if extra:
                 inp += extra
     out = _first_int(usage, _OUTPUT)
-    if inp is None and out is None:
+    if not inp and not out:  # nothing, or a model that reports zeros: keep the estimate
         return None
     return Usage(input_tokens=inp, output_tokens=out)
 
@@ -75,6 +80,32 @@ def merge(old: Usage | None, new: Usage | None) -> Usage | None:
         input_tokens=new.input_tokens if new.input_tokens is not None else old.input_tokens,
         output_tokens=new.output_tokens if new.output_tokens is not None else old.output_tokens,
     )
+
+
+_LIMIT_PREFIXES = (b"x-ratelimit-", b"anthropic-ratelimit-")
+
+
+def rate_limit_headers(response: Any) -> dict[str, str] | None:
+    """The provider's rate-limit headers of an HTTP response, lower-cased, or ``None``.
+
+    Read once from the raw header list: the kernel learns limits from these alone.
+    """
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    raw = getattr(headers, "raw", None)
+    if raw is None:
+        items = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
+    else:
+        items = raw
+    found: dict[str, str] | None = None
+    for key, value in items:
+        key = key.lower()
+        if key.startswith(_LIMIT_PREFIXES):
+            if found is None:
+                found = {}
+            found[key.decode("latin-1")] = value.decode("latin-1")
+    return found
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:

@@ -35,19 +35,12 @@ from typing import Any
 
 import wrapt
 
+from aios.adapters._sdk_usage import read_usage
 from aios.adapters.base import Adapter
 from aios.adapters.hookspecs import hookimpl
-from aios.kernel.context import (
-    AgentIdentity,
-    acting_as,
-    current_agent,
-    inside_llm_call,
-    inside_syscall,
-    syscall_scope,
-)
+from aios.kernel.context import AgentIdentity, acting_as, current_agent, inside_llm_call
 from aios.kernel.failures import Usage
-from aios.kernel.lease import Lease
-from aios.kernel.tokens import estimate_tokens
+from aios.kernel.syscall import Syscall
 
 log = logging.getLogger("aios.adapters")
 
@@ -57,8 +50,6 @@ _PREGEL = "langgraph.pregel.main"
 _DEFAULT_GRAPH_NAME = "LangGraph"
 _CHAT_MODELS = "langchain_core.language_models.chat_models"
 _TOOLS = "langchain_core.tools.base"
-#: Integration packages whose chat models send their requests through a provider SDK.
-_SDK_OF_PACKAGE: dict[str, str] = {"langchain_openai": "openai", "langchain_anthropic": "anthropic"}
 _API_OF_SDK: dict[str, str] = {"openai": "openai.chat", "anthropic": "anthropic.messages"}
 #: Provider-call methods of a chat model class, gated when the class is not SDK-backed.
 _PROVIDER_METHODS = ("_generate", "_agenerate", "_stream", "_astream")
@@ -119,6 +110,18 @@ def _tool_identity(kwargs: Mapping[str, Any]) -> AgentIdentity | None:
     return _named_identity(metadata) or current_agent()
 
 
+def _as(ident: AgentIdentity | None, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` run as ``ident`` (as it is when ``None``)."""
+    if ident is None:
+        return fn
+
+    def run() -> Any:
+        with acting_as(ident):
+            return fn()
+
+    return run
+
+
 # -- identity wrappers --------------------------------------------------------------------------------
 def _identified(gen: Iterator[Any], ident: AgentIdentity) -> Iterator[Any]:
     """Iterate ``gen`` as ``ident``: the model's work happens inside each ``next``."""
@@ -167,34 +170,6 @@ def _graph_astream(
 
 
 # -- the LLM syscall for chat models not backed by a patched SDK ------------------------------------------
-def _sdk_of(cls: type) -> str | None:
-    for klass in cls.__mro__:
-        sdk = _SDK_OF_PACKAGE.get(klass.__module__.split(".", 1)[0])
-        if sdk is not None:
-            return sdk
-    return None
-
-
-def _sdk_adapter_active(sdk: str) -> bool:
-    from aios.adapters.plugins import plugins
-
-    return any(
-        a.patched and a.name != LangchainAdapter.name and a.module.split(".", 1)[0] == sdk
-        for a in plugins().adapters.values()
-    )
-
-
-def _gated_here(model: Any) -> bool:
-    """Whether this adapter makes the LLM syscall (else the SDK adapter does, one layer down)."""
-    inside = inside_syscall()
-    if inside in ("llm", "suppressed"):
-        return False
-    sdk = _sdk_of(type(model))
-    if sdk is None:
-        return True
-    return not _sdk_adapter_active(sdk)
-
-
 def _model_name(model: Any) -> str | None:
     for attr in ("model_name", "model", "model_id"):
         value = getattr(model, attr, None)
@@ -215,221 +190,29 @@ def _base_url(model: Any) -> str | None:
     return None
 
 
-def _llm_syscall(
-    kernel: Any, model: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, stream: bool
-) -> Any:
-    messages = _arg(args, kwargs, 0, "messages") or []
-    contents = [getattr(m, "content", m) for m in messages]
-    max_tokens = getattr(model, "max_tokens", None)
-    sdk = _sdk_of(type(model))
-    return kernel.llm_syscall(
-        api=_API_OF_SDK[sdk] if sdk else FRAMEWORK,
-        model=_model_name(model),
-        base_url=_base_url(model) if sdk else None,
-        input_tokens=estimate_tokens(contents),
-        max_tokens=max_tokens if isinstance(max_tokens, int) else None,
-        stream=stream,
-        framework=FRAMEWORK,
-    )
-
-
-def _usage_of_message(message: Any) -> Usage | None:
-    meta = getattr(message, "usage_metadata", None)
-    if not meta:
-        return None
-    return Usage(meta.get("input_tokens"), meta.get("output_tokens"))
+def _message_usage(message: Any) -> Usage | None:
+    return read_usage(getattr(message, "usage_metadata", None))
 
 
 def _result_outcome(result: Any) -> tuple[Usage | None, None]:
     """Usage of a ``ChatResult``: its messages' ``usage_metadata`` summed."""
-    total_in = total_out = 0
-    seen = False
+    total: Usage | None = None
     for gen in getattr(result, "generations", None) or []:
-        usage = _usage_of_message(getattr(gen, "message", None))
-        if usage is not None:
-            seen = True
-            total_in += usage.input_tokens or 0
-            total_out += usage.output_tokens or 0
-    return (Usage(total_in, total_out) if seen else None), None
+        total = _add_chunk(total, gen)
+    return total, None
 
 
-class _ChunkUsage:
-    """Usage reported by a stream's chunks (usually only the last one carries it)."""
-
-    def __init__(self) -> None:
-        self.input_tokens = 0
-        self.output_tokens = 0
-        self.seen = False
-
-    def add(self, chunk: Any) -> None:
-        usage = _usage_of_message(getattr(chunk, "message", None))
-        if usage is not None:
-            self.seen = True
-            self.input_tokens += usage.input_tokens or 0
-            self.output_tokens += usage.output_tokens or 0
-
-    def value(self) -> Usage | None:
-        return Usage(self.input_tokens, self.output_tokens) if self.seen else None
-
-
-def _gate_generate(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if not _gated_here(instance):
-        return wrapped(*args, **kwargs)
-    from aios.runtime import kernel
-
-    k = kernel()
-    sc = _llm_syscall(k, instance, args, kwargs, stream=False)
-    return k.call(sc, lambda _lease: wrapped(*args, **kwargs), outcome=_result_outcome)
-
-
-async def _gate_agenerate(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if not _gated_here(instance):
-        return await wrapped(*args, **kwargs)
-    from aios.runtime import kernel
-
-    k = kernel()
-    sc = _llm_syscall(k, instance, args, kwargs, stream=False)
-    return await k.acall(sc, lambda _lease: wrapped(*args, **kwargs), outcome=_result_outcome)
-
-
-def _gate_stream(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if not _gated_here(instance):
-        return wrapped(*args, **kwargs)
-    return _gated_chunks(wrapped, instance, args, kwargs)
-
-
-def _gate_astream(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if not _gated_here(instance):
-        return wrapped(*args, **kwargs)
-    return _agated_chunks(wrapped, instance, args, kwargs)
-
-
-def _gated_chunks(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Iterator[Any]:
-    """One held LLM syscall from the first chunk to the last (admitted before the provider call)."""
-    from aios.runtime import kernel
-
-    k = kernel()
-    sc = _llm_syscall(k, instance, args, kwargs, stream=True)
-    held: list[Lease] = []
-
-    def start(lease: Lease) -> tuple[Iterator[Any], Any]:
-        it = iter(wrapped(*args, **kwargs))
-        held[:] = [lease]
-        return it, next(it, _END)
-
-    it, item = k.call(sc, start, hold=True)
-    lease = held[0]
-    usage = _ChunkUsage()
-    try:
-        while item is not _END:
-            usage.add(item)
-            yield item
-            # Later chunks are the same provider call: nothing below may intercept them again.
-            with syscall_scope("llm"):
-                item = next(it, _END)
-    except GeneratorExit:
-        lease.cancel("the stream was closed before its last chunk")
-        raise
-    except BaseException as exc:
-        lease.fail(exc)
-        raise
-    finally:
-        close = getattr(it, "close", None)
-        if close is not None:
-            close()
-    lease.succeed(usage=usage.value())
-
-
-async def _agated_chunks(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> AsyncIterator[Any]:
-    from aios.runtime import kernel
-
-    k = kernel()
-    sc = _llm_syscall(k, instance, args, kwargs, stream=True)
-    held: list[Lease] = []
-
-    async def start(lease: Lease) -> tuple[AsyncIterator[Any], Any]:
-        it = aiter(wrapped(*args, **kwargs))
-        held[:] = [lease]
-        return it, await anext(it, _END)
-
-    it, item = await k.acall(sc, start, hold=True)
-    lease = held[0]
-    usage = _ChunkUsage()
-    try:
-        while item is not _END:
-            usage.add(item)
-            yield item
-            with syscall_scope("llm"):
-                item = await anext(it, _END)
-    except GeneratorExit:
-        lease.cancel("the stream was closed before its last chunk")
-        raise
-    except BaseException as exc:
-        lease.fail(exc)
-        raise
-    finally:
-        aclose = getattr(it, "aclose", None)
-        if aclose is not None:
-            await aclose()
-    lease.succeed(usage=usage.value())
-
-
-_GATES: dict[str, Callable[..., Any]] = {
-    "_generate": _gate_generate,
-    "_agenerate": _gate_agenerate,
-    "_stream": _gate_stream,
-    "_astream": _gate_astream,
-}
-
-
-# -- tools --------------------------------------------------------------------------------------------
-def _tool_run(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if inside_syscall():
-        return wrapped(*args, **kwargs)  # a tool run by a tool is part of the outer tool's run
-    from aios.runtime import kernel
-
-    ident = _tool_identity(kwargs)
-
-    def run() -> Any:
-        if ident is None:
-            return wrapped(*args, **kwargs)
-        # Whatever the tool calls (a subagent, an SDK) is work of the agent that called it.
-        with acting_as(ident):
-            return wrapped(*args, **kwargs)
-
-    return kernel().run_tool(str(instance.name), run, framework=FRAMEWORK, agent=ident)
-
-
-async def _tool_arun(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if inside_syscall():
-        return await wrapped(*args, **kwargs)
-    from aios.runtime import kernel
-
-    ident = _tool_identity(kwargs)
-
-    async def run() -> Any:
-        if ident is None:
-            return await wrapped(*args, **kwargs)
-        with acting_as(ident):
-            return await wrapped(*args, **kwargs)
-
-    return await kernel().arun_tool(str(instance.name), run, framework=FRAMEWORK, agent=ident)
+def _add_chunk(total: Usage | None, chunk: Any) -> Usage | None:
+    """Chunks' usage adds up (usually only the last one carries any)."""
+    usage = _message_usage(getattr(chunk, "message", None))
+    if usage is None:
+        return total
+    if total is None:
+        return usage
+    return Usage(
+        (total.input_tokens or 0) + (usage.input_tokens or 0),
+        (total.output_tokens or 0) + (usage.output_tokens or 0),
+    )
 
 
 # -- the adapter ----------------------------------------------------------------------------------------
@@ -440,6 +223,9 @@ class LangchainAdapter(Adapter):
     distribution = "langchain-core"
     supported = ">=1.0,<2"
     module = "langchain_core"
+    framework = FRAMEWORK
+    #: Integration packages whose chat models send their requests through a provider SDK.
+    sdk_backed = {"langchain_openai": "openai", "langchain_anthropic": "anthropic"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -454,8 +240,8 @@ class LangchainAdapter(Adapter):
         self.wrap(_CHAT_MODELS, "BaseChatModel._agenerate_with_cache", self._agenerate_with_cache)
         self.wrap(_CHAT_MODELS, "BaseChatModel.stream", self._stream)
         self.wrap(_CHAT_MODELS, "BaseChatModel.astream", self._astream)
-        self.wrap(_TOOLS, "BaseTool.run", _tool_run)
-        self.wrap(_TOOLS, "BaseTool.arun", _tool_arun)
+        self.wrap(_TOOLS, "BaseTool.run", self._tool_run)
+        self.wrap(_TOOLS, "BaseTool.arun", self._tool_arun)
         # langgraph is optional and may be imported later: name graphs when it is.
         if not self._graph_hook:
             self._graph_hook = True
@@ -495,9 +281,70 @@ class LangchainAdapter(Adapter):
                 # BaseChatModel's defaults only delegate to the subclass's sync methods.
                 if owner is None or owner is BaseChatModel or (owner, attr) in self._gated:
                     continue
-                self.wrap(owner, attr, _GATES[attr])
+                self.wrap(owner, attr, getattr(self, f"_gate{attr}"))
                 self._gated.add((owner, attr))
             self._classes_seen.add(cls)
+
+    # -- the LLM syscall of a provider call (unless an SDK adapter makes it below) ------------------
+    def _gated_here(self, model: Any) -> bool:
+        return not inside_llm_call() and not self.gated_below(type(model))
+
+    def _syscall(self, model: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any], stream: bool) -> Syscall:
+        messages = _arg(args, kwargs, 0, "messages") or []
+        sdk = self.sdk_of(type(model))
+        return self.llm_syscall(
+            api=_API_OF_SDK[sdk] if sdk else FRAMEWORK,
+            model=_model_name(model),
+            base_url=_base_url(model) if sdk else None,
+            prompt=[getattr(m, "content", m) for m in messages],
+            max_tokens=getattr(model, "max_tokens", None),
+            stream=stream,
+        )
+
+    def _gate_generate(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if not self._gated_here(instance):
+            return wrapped(*args, **kwargs)
+        sc = self._syscall(instance, args, kwargs, False)
+        return self.kernel.call(sc, lambda _lease: wrapped(*args, **kwargs), outcome=_result_outcome)
+
+    async def _gate_agenerate(
+        self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
+    ) -> Any:
+        if not self._gated_here(instance):
+            return await wrapped(*args, **kwargs)
+        sc = self._syscall(instance, args, kwargs, False)
+        return await self.kernel.acall(
+            sc, lambda _lease: wrapped(*args, **kwargs), outcome=_result_outcome
+        )
+
+    def _gate_stream(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if not self._gated_here(instance):
+            return wrapped(*args, **kwargs)
+        sc = self._syscall(instance, args, kwargs, True)
+        return self.stream(sc, lambda: wrapped(*args, **kwargs), fold=_add_chunk)
+
+    def _gate_astream(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if not self._gated_here(instance):
+            return wrapped(*args, **kwargs)
+        sc = self._syscall(instance, args, kwargs, True)
+        return self.astream(sc, lambda: wrapped(*args, **kwargs), fold=_add_chunk)
+
+    # -- tools: the one place a langchain tool call reaches the kernel ------------------------------
+    def _tool_run(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        ident = _tool_identity(kwargs)
+        return self.run_tool(str(instance.name), _as(ident, lambda: wrapped(*args, **kwargs)), agent=ident)
+
+    async def _tool_arun(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        ident = _tool_identity(kwargs)
+
+        async def run() -> Any:
+            # Whatever the tool calls (a subagent, an SDK) is work of the agent that called it.
+            if ident is None:
+                return await wrapped(*args, **kwargs)
+            with acting_as(ident):
+                return await wrapped(*args, **kwargs)
+
+        return await self.arun_tool(str(instance.name), run, agent=ident)
 
     # Identity around the whole model call; the LLM syscall is made below (here or in the SDK).
     def _generate_with_cache(

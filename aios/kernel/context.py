@@ -112,13 +112,22 @@ def inside_llm_call() -> bool:
     return _inside.get() in ("llm", "suppressed")
 
 
-@contextmanager
-def syscall_scope(kind: str) -> Iterator[None]:
-    token = _inside.set(kind)
-    try:
-        yield
-    finally:
-        _inside.reset(token)
+class syscall_scope:
+    """Code in this block runs inside a syscall of ``kind`` (``None``: outside any syscall).
+
+    A class, not a generator: the kernel enters one around every call it performs.
+    """
+
+    __slots__ = ("_kind", "_token")
+
+    def __init__(self, kind: str | None) -> None:
+        self._kind = kind
+
+    def __enter__(self) -> None:
+        self._token = _inside.set(self._kind)
+
+    def __exit__(self, *exc: object) -> None:
+        _inside.reset(self._token)
 
 
 @contextmanager

@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import logging
 import random
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from aios.config import KernelConfig
-from aios.errors import AccessDenied, BudgetExceeded, KernelShutdown, SyscallCancelled, ToolTimeout
+from aios.errors import (
+    AccessDenied,
+    AdmissionError,
+    BudgetExceeded,
+    KernelShutdown,
+    SyscallCancelled,
+    ToolTimeout,
+)
 from aios.kernel.accounting import Accounting
 from aios.kernel.clock import Clock, MonotonicClock
 from aios.kernel.context import AgentIdentity, current_agent, process_agent_name, syscall_scope
@@ -24,6 +32,7 @@ from aios.kernel.syscall import Kind, Status, Syscall
 from aios.kernel.waiters import LoopWaiter, ThreadWaiter
 
 T = TypeVar("T")
+log = logging.getLogger("aios.kernel")
 Classifier = Callable[[BaseException], Failure]
 Outcome = Callable[[Any], tuple[Usage | None, Mapping[str, str] | None]]
 
@@ -57,6 +66,7 @@ class Kernel:
         for spec in self.router.specs.values():
             self.scheduler.add_core(spec)
         self.observers: list[Any] = []
+        self._observer_errors: set[tuple[int, str]] = set()
         self._rng = random.Random()
         self._loop = asyncio.new_event_loop()
         self._timer: asyncio.TimerHandle | None = None
@@ -193,9 +203,7 @@ class Kernel:
         try:
             self._check_access(sc)
             for obs in self.observers:
-                hook = getattr(obs, "on_submit", None)
-                if hook is not None:
-                    hook(sc)
+                self._notify(obs, "on_submit", sc)
         except BaseException as exc:
             self._finish(sc, Status.FAILED, error=f"{type(exc).__name__}: {exc}", ran=False)
             raise
@@ -255,12 +263,27 @@ class Kernel:
             sc, status, error=error, ran=ran, usage_known=usage_known, wake_with=wake_with
         ):
             for obs in self.observers:
-                hook = getattr(obs, "on_finish", None)
-                if hook is not None:
-                    try:
-                        hook(sc)
-                    except Exception:  # an observer's bug must not lose the caller's result
-                        pass
+                self._notify(obs, "on_finish", sc)
+
+    def _notify(self, observer: Any, method: str, sc: Syscall) -> None:
+        """Call one observer's hook. A refusal (``AdmissionError`` from ``on_submit``) stands; any
+        other exception is the observer's bug: reported once by its name, and the call goes on."""
+        hook = getattr(observer, method, None)
+        if hook is None:
+            return
+        try:
+            hook(sc)
+        except Exception as exc:
+            if method == "on_submit" and isinstance(exc, AdmissionError):
+                raise
+            key = (id(observer), method)
+            if key not in self._observer_errors:
+                self._observer_errors.add(key)
+                name = getattr(observer, "plugin_name", None) or type(observer).__qualname__
+                log.warning(
+                    "aios observer %r failed in %s: %r; calls go on without its %s "
+                    "(reported once)", name, method, exc, method
+                )
 
     # -- gated calls with retries ---------------------------------------------------------------
     def _retry(self, lease: Lease, exc: Exception, classify: Classifier) -> bool:
@@ -455,10 +478,8 @@ class Kernel:
         self._stopped = True
         for sc in self.scheduler.close():
             for obs in self.observers:
-                hook = getattr(obs, "on_finish", None)
-                if hook is not None:
-                    with contextlib.suppress(Exception):
-                        hook(sc)
+                with contextlib.suppress(Exception):
+                    self._notify(obs, "on_finish", sc)
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._loop.stop)
         if threading.current_thread() is not self._thread:

@@ -70,6 +70,16 @@ def usage_of_payload(payload: Any) -> Usage | None:
     return None
 
 
+def latest_usage(usage: Usage | None, item: Any) -> Usage | None:
+    """A stream's usage fold: the usage of the latest item (or of its ``response``) reporting one."""
+    found = read_usage(_field(item, "usage"))
+    if found is None:
+        holder = _field(item, "response")
+        if holder is not None:
+            found = read_usage(_field(holder, "usage"))
+    return found or usage
+
+
 def merge(old: Usage | None, new: Usage | None) -> Usage | None:
     """Later stream events refine earlier ones (Anthropic's ``message_delta`` is cumulative)."""
     if new is None:

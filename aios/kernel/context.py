@@ -137,6 +137,29 @@ def suppressed() -> Iterator[None]:
         yield
 
 
+class agent_step:
+    """One step of a framework agent: run as ``identity``, outside any enclosing syscall.
+
+    An agent can run inside another's tool (delegation, agents as tools); its own LLM and tool
+    calls are then syscalls of their own, not part of the tool that started it.
+    """
+
+    __slots__ = ("_identity", "_tokens")
+
+    def __init__(self, identity: AgentIdentity | None) -> None:
+        self._identity = identity
+
+    def __enter__(self) -> None:
+        ident = self._identity
+        self._tokens = (_current.set(ident) if ident is not None else None, _inside.set(None))
+
+    def __exit__(self, *exc: object) -> None:
+        current, inside = self._tokens
+        _inside.reset(inside)
+        if current is not None:
+            _current.reset(current)
+
+
 @contextmanager
 def acting_as(identity: AgentIdentity) -> Iterator[AgentIdentity]:
     """Attribute calls in this block to ``identity`` (adapters use it to name framework agents)."""

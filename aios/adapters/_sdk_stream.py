@@ -141,7 +141,7 @@ class StreamWatch:
 def _proxies(httpx_module: Any) -> tuple[type[Any], type[Any]]:
     """Byte-stream proxies subclassing this httpx flavour's bases (``Response`` checks them)."""
 
-    class SyncWatched(httpx_module.SyncByteStream):  # type: ignore[misc,name-defined]
+    class SyncWatched(httpx_module.SyncByteStream):  # type: ignore[misc]
         def __init__(self, inner: Any, watch: StreamWatch) -> None:
             self._inner = inner
             self._watch = watch
@@ -162,7 +162,7 @@ def _proxies(httpx_module: Any) -> tuple[type[Any], type[Any]]:
             finally:
                 self._watch.closed()
 
-    class AsyncWatched(httpx_module.AsyncByteStream):  # type: ignore[misc,name-defined]
+    class AsyncWatched(httpx_module.AsyncByteStream):  # type: ignore[misc]
         def __init__(self, inner: Any, watch: StreamWatch) -> None:
             self._inner = inner
             self._watch = watch

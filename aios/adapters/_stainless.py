@@ -341,12 +341,12 @@ def _result_usage(result: Any, response: Any) -> Usage | None:
     usage = usage_of_payload(result)
     if usage is not None or response is None:
         return usage
-    if getattr(result, "http_response", None) is not response:
+    raw: Any = getattr(result, "http_response", None)
+    if raw is None or raw is not response:
         return None  # a parsed result without usage: nothing more to learn
-    content_type = response.headers.get("content-type", "")  # only for raw responses
-    if "json" not in content_type:
+    if "json" not in raw.headers.get("content-type", ""):
         return None
     try:
-        return usage_of_payload(json.loads(response.content))
+        return usage_of_payload(json.loads(raw.content))
     except ValueError:
         return None

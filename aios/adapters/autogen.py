@@ -336,11 +336,11 @@ class AutogenAdapter(Adapter):
         adapter = self
         own = base.__dict__.get("__init_subclass__")
 
-        def __init_subclass__(cls: type, **kw: Any) -> None:
+        def __init_subclass__(cls: Any, /, **kw: Any) -> None:
             if own is not None:
                 own.__get__(None, cls)(**kw)
             else:
-                super(base, cls).__init_subclass__(**kw)  # type: ignore[misc]
+                super(base, cls).__init_subclass__(**kw)  # type: ignore[arg-type]
             with adapter._lock:
                 if adapter._applied or adapter._wanted:
                     adapter._wrap_class(cls, methods)
@@ -350,9 +350,10 @@ class AutogenAdapter(Adapter):
 
 def _hierarchy(base: type) -> list[type]:
     seen: dict[type, None] = {base: None}
-    stack = [base]
+    stack: list[type] = [base]
     while stack:
-        for sub in stack.pop().__subclasses__():
+        subclasses: list[type] = stack.pop().__subclasses__()
+        for sub in subclasses:
             if sub not in seen:
                 seen[sub] = None
                 stack.append(sub)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import functools
 import importlib
 import importlib.metadata
 import logging
@@ -87,7 +88,7 @@ class Plugins:
             hook.aios_register_adapters.call_historic(kwargs={"register": self._register_adapter})
             hook.aios_register_policies.call_historic(kwargs={"register": self._register_policy})
             for module_name in self._builtins:
-                self._add(module_name, lambda m=module_name: importlib.import_module(m))
+                self._add(module_name, functools.partial(importlib.import_module, module_name))
             if self._entry_points and not os.environ.get("AIOS_NO_ENTRY_POINTS"):
                 for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
                     self._add(ep.name, ep.load, origin=f" from {ep.value}")
@@ -126,7 +127,8 @@ class Plugins:
                 continue
             for impl in caller.get_hookimpls():
                 if impl.plugin is plugin:
-                    impl.function = self._guarded(name, caller.name, impl.function)
+                    # pluggy calls ``impl.function``; replacing it keeps pm.hook.* as the way in.
+                    impl.function = self._guarded(name, caller.name, impl.function)  # type: ignore[misc]
 
     def _guarded(self, plugin: str, hook: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:

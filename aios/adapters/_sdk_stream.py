@@ -18,6 +18,7 @@ That is the one rule of :meth:`aios.kernel.lease.Lease.end`, which this watch ca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import sys
@@ -67,17 +68,37 @@ class StreamWatch:
         self._finalizer: weakref.finalize | None = None  # type: ignore[type-arg]
 
     # -- bytes going past -------------------------------------------------------------------------
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes) -> bytes:
+        """Read ``chunk`` on its way to the caller; returns it."""
         if not self.sse:
             if self._size < _BODY_LIMIT:
                 self._body.append(chunk)
                 self._size += len(chunk)
-            return
+            return chunk
         data = self._buf + chunk if self._buf else chunk
         lines = data.split(b"\n")
         self._buf = lines.pop()
         for line in lines:
             self._line(line)
+        return chunk
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Around reading the body: an error breaks the call; reaching the end completes it."""
+        try:
+            yield
+        except Exception as exc:
+            self.broken = exc
+            raise
+        self.eof()
+
+    @contextlib.contextmanager
+    def closing(self) -> Iterator[None]:
+        """Around closing the body: the call ends, however the close goes."""
+        try:
+            yield
+        finally:
+            self.closed()
 
     def _line(self, line: bytes) -> None:
         if line.startswith(b"data:"):
@@ -147,20 +168,13 @@ def _proxies(httpx_module: Any) -> tuple[type[Any], type[Any]]:
             self._watch = watch
 
         def __iter__(self) -> Iterator[bytes]:
-            try:
+            with self._watch.reading():
                 for chunk in self._inner:
-                    self._watch.feed(chunk)
-                    yield chunk
-            except Exception as exc:
-                self._watch.broken = exc
-                raise
-            self._watch.eof()
+                    yield self._watch.feed(chunk)
 
         def close(self) -> None:
-            try:
+            with self._watch.closing():
                 self._inner.close()
-            finally:
-                self._watch.closed()
 
     class AsyncWatched(httpx_module.AsyncByteStream):  # type: ignore[misc]
         def __init__(self, inner: Any, watch: StreamWatch) -> None:
@@ -169,20 +183,13 @@ def _proxies(httpx_module: Any) -> tuple[type[Any], type[Any]]:
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
             self._watch.lease.follow(asyncio.current_task())
-            try:
+            with self._watch.reading():
                 async for chunk in self._inner:
-                    self._watch.feed(chunk)
-                    yield chunk
-            except Exception as exc:
-                self._watch.broken = exc
-                raise
-            self._watch.eof()
+                    yield self._watch.feed(chunk)
 
         async def aclose(self) -> None:
-            try:
+            with self._watch.closing():
                 await self._inner.aclose()
-            finally:
-                self._watch.closed()
 
     return SyncWatched, AsyncWatched
 

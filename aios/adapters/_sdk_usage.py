@@ -80,6 +80,11 @@ def latest_usage(usage: Usage | None, item: Any) -> Usage | None:
     return found or usage
 
 
+def usage_outcome(result: Any) -> tuple[Usage | None, None]:
+    """``outcome`` for ``Kernel.call``: the result's usage (no headers at this level)."""
+    return latest_usage(None, result), None
+
+
 def merge(old: Usage | None, new: Usage | None) -> Usage | None:
     """Later stream events refine earlier ones (Anthropic's ``message_delta`` is cumulative)."""
     if new is None:

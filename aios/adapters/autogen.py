@@ -34,11 +34,11 @@ from typing import Any
 
 import wrapt
 
-from aios.adapters._sdk_usage import latest_usage
-from aios.adapters.base import Adapter
+from aios.adapters._sdk_usage import latest_usage, usage_outcome
+from aios.adapters.base import Adapter, aeach_step_in, first_text
 from aios.adapters.hookspecs import hookimpl
 from aios.kernel.context import AgentIdentity, acting_as, current_agent, inside_llm_call, inside_syscall
-from aios.kernel.failures import Failure, Usage
+from aios.kernel.failures import Failure
 from aios.kernel.syscall import Syscall
 
 log = logging.getLogger("aios.adapters")
@@ -62,27 +62,6 @@ def agent_identity(agent: Any) -> AgentIdentity:
     return AgentIdentity(str(agent.name), group=group, framework=FRAMEWORK)
 
 
-async def _step_as(agen: AsyncIterator[Any], enter: Callable[[], Any]) -> AsyncIterator[Any]:
-    """Re-yield ``agen``, running each of its steps inside ``enter()`` (a context manager).
-
-    Setting the contextvar once around the whole generator would leak it into the consumer
-    between items, and resetting it from another task would fail; per step it does neither.
-    """
-    try:
-        while True:
-            with enter():
-                try:
-                    item = await agen.__anext__()
-                except StopAsyncIteration:
-                    return
-            yield item
-    finally:
-        aclose = getattr(agen, "aclose", None)
-        if aclose is not None:
-            with enter():
-                await aclose()
-
-
 async def _on_messages(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     with acting_as(agent_identity(instance)):
         return await wrapped(*args, **kwargs)
@@ -90,7 +69,7 @@ async def _on_messages(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> A
 
 def _on_messages_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> AsyncIterator[Any]:
     ident = agent_identity(instance)
-    return _step_as(wrapped(*args, **kwargs), lambda: acting_as(ident))
+    return aeach_step_in(wrapped(*args, **kwargs), lambda: acting_as(ident))
 
 
 class _TeamScope:
@@ -113,7 +92,7 @@ class _TeamScope:
 
 def _team_run_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> AsyncIterator[Any]:
     name = _team_name(instance)
-    return _members_during(instance, name, _step_as(wrapped(*args, **kwargs), lambda: _TeamScope(name)))
+    return _members_during(instance, name, aeach_step_in(wrapped(*args, **kwargs), lambda: _TeamScope(name)))
 
 
 async def _members_during(team: Any, name: str, agen: AsyncIterator[Any]) -> AsyncIterator[Any]:
@@ -166,10 +145,9 @@ def _never_retry(_exc: BaseException) -> Failure:
 
 # -- model clients --------------------------------------------------------------------------------
 def _model_of(client: Any) -> str | None:
-    for attr in ("_model_name", "_model", "model"):
-        value = getattr(client, attr, None)
-        if isinstance(value, str) and value:
-            return value
+    name = first_text(client, "_model_name", "_model", "model")
+    if name is not None:
+        return name
     info = getattr(client, "_create_args", None)
     if isinstance(info, dict) and isinstance(info.get("model"), str):
         return str(info["model"])
@@ -177,13 +155,12 @@ def _model_of(client: Any) -> str | None:
 
 
 def _base_url_of(client: Any) -> str | None:
-    for attr in ("_host", "_endpoint", "base_url"):
-        value = getattr(client, attr, None)
-        if isinstance(value, str) and value:
-            return value
+    url = first_text(client, "_host", "_endpoint", "base_url")
+    if url is not None:
+        return url
     inner = getattr(client, "_client", None)  # an SDK-backed client: its SDK client's URL
-    url = getattr(inner, "base_url", None)
-    return str(url) if url is not None else None
+    sdk_url = getattr(inner, "base_url", None)
+    return str(sdk_url) if sdk_url is not None else None
 
 
 def _api_of(client: Any, sdk: str | None) -> str:
@@ -194,10 +171,6 @@ def _api_of(client: Any, sdk: str | None) -> str:
     # One core family per client kind (``ollama.chat``, ``replay.chat``...).
     name = type(client).__name__.removesuffix("ChatCompletionClient").removesuffix("CompletionClient")
     return f"{(name or 'autogen').lower()}.chat"
-
-
-def _outcome(result: Any) -> tuple[Usage | None, None]:
-    return latest_usage(None, result), None
 
 
 # -- the adapter ----------------------------------------------------------------------------------
@@ -291,7 +264,7 @@ class AutogenAdapter(Adapter):
         if inside_llm_call() or self.gated_below(type(instance)):
             return await wrapped(*args, **kwargs)
         sc = self._syscall(instance, args, kwargs, False)
-        call = self.kernel.acall(sc, lambda _lease: wrapped(*args, **kwargs), outcome=_outcome)
+        call = self.kernel.acall(sc, lambda _lease: wrapped(*args, **kwargs), outcome=usage_outcome)
         return await _linked(call, kwargs.get("cancellation_token"))
 
     def _create_stream(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:

@@ -22,7 +22,8 @@ import logging
 import sys
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import wrapt
@@ -354,3 +355,57 @@ def sdk_adapter_patched(name: str) -> bool:
 
     adapter = plugins().adapters.get(name)
     return adapter is not None and adapter.patched
+
+
+def first_text(obj: Any, *attributes: str) -> str | None:
+    """The first of ``attributes`` of ``obj`` that is a non-empty string (model names, URLs)."""
+    for attr in attributes:
+        value = getattr(obj, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+_END: Any = object()
+
+
+def each_step_in(gen: Iterable[T], enter: Callable[[], AbstractContextManager[Any]]) -> Iterator[T]:
+    """Re-yield ``gen``, running each of its steps (and its close) inside ``enter()``.
+
+    Setting a contextvar (an agent identity) once around a whole generator would leak it into
+    the consumer between items, and resetting it from another context would fail; per step it
+    does neither.
+    """
+    it = iter(gen)
+    try:
+        while True:
+            with enter():
+                item = next(it, _END)
+            if item is _END:
+                return
+            yield item
+    finally:
+        close = getattr(it, "close", None)
+        if close is not None:
+            with enter():
+                close()
+
+
+async def aeach_step_in(
+    agen: AsyncIterable[T], enter: Callable[[], AbstractContextManager[Any]]
+) -> AsyncIterator[T]:
+    """``each_step_in`` for async generators."""
+    it = aiter(agen)
+    try:
+        while (item := await _anext_in(it, enter)) is not _END:
+            yield item
+    finally:
+        aclose = getattr(it, "aclose", None)
+        if aclose is not None:
+            with enter():
+                await aclose()
+
+
+async def _anext_in(it: AsyncIterator[T], enter: Callable[[], AbstractContextManager[Any]]) -> Any:
+    with enter():
+        return await anext(it, _END)

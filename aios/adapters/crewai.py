@@ -30,7 +30,7 @@ from typing import Any
 
 import wrapt
 
-from aios.adapters.base import Adapter
+from aios.adapters.base import Adapter, first_text
 from aios.adapters.hookspecs import hookimpl
 from aios.kernel.context import AgentIdentity, acting_as, agent_step, current_agent, inside_llm_call
 from aios.kernel.syscall import Syscall
@@ -84,8 +84,7 @@ def _is_delegation(instance: Any) -> bool:
 
 
 def _tool_name(instance: Any) -> str:
-    name = getattr(instance, "name", None)
-    return name if isinstance(name, str) and name else type(instance).__name__
+    return first_text(instance, "name") or type(instance).__name__
 
 
 # -- the adapter ----------------------------------------------------------------------------------

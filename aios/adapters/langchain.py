@@ -30,13 +30,14 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from typing import Any
 
 import wrapt
 
 from aios.adapters._sdk_usage import read_usage
-from aios.adapters.base import Adapter
+from aios.adapters.base import Adapter, aeach_step_in, each_step_in, first_text
 from aios.adapters.hookspecs import hookimpl
 from aios.kernel.context import AgentIdentity, acting_as, current_agent, inside_llm_call
 from aios.kernel.failures import Usage
@@ -53,7 +54,6 @@ _TOOLS = "langchain_core.tools.base"
 _API_OF_SDK: dict[str, str] = {"openai": "openai.chat", "anthropic": "anthropic.messages"}
 #: Provider-call methods of a chat model class, gated when the class is not SDK-backed.
 _PROVIDER_METHODS = ("_generate", "_agenerate", "_stream", "_astream")
-_END = object()
 
 
 # -- who is calling ---------------------------------------------------------------------------------
@@ -123,58 +123,28 @@ def _as(ident: AgentIdentity | None, fn: Callable[[], Any]) -> Callable[[], Any]
 
 
 # -- identity wrappers --------------------------------------------------------------------------------
-def _identified(gen: Iterator[Any], ident: AgentIdentity) -> Iterator[Any]:
-    """Iterate ``gen`` as ``ident``: the model's work happens inside each ``next``."""
-    try:
-        while True:
-            with acting_as(ident):
-                item = next(gen, _END)
-            if item is _END:
-                return
-            yield item
-    finally:
-        close = getattr(gen, "close", None)
-        if close is not None:
-            close()
-
-
-async def _aidentified(gen: AsyncIterator[Any], ident: AgentIdentity) -> AsyncIterator[Any]:
-    try:
-        while True:
-            with acting_as(ident):
-                try:
-                    item = await gen.__anext__()
-                except StopAsyncIteration:
-                    return
-            yield item
-    finally:
-        aclose = getattr(gen, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-
-def _graph_stream(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+def _named_steps(
+    each_step: Callable[..., Any], ident: AgentIdentity | None, gen: Any
 ) -> Any:
-    ident = None if inside_llm_call() else _graph_identity(instance, args, kwargs)
-    gen = wrapped(*args, **kwargs)
-    return gen if ident is None else _identified(gen, ident)
+    """``gen`` with each step run as ``ident`` (``each_step_in`` or ``aeach_step_in``)."""
+    return gen if ident is None else each_step(gen, lambda: acting_as(ident))
 
 
-def _graph_astream(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    ident = None if inside_llm_call() else _graph_identity(instance, args, kwargs)
-    gen = wrapped(*args, **kwargs)
-    return gen if ident is None else _aidentified(gen, ident)
+def _graph_stream(each_step: Callable[..., Any]) -> Callable[..., Any]:
+    """A wrapper for ``Pregel.stream``/``astream``: the graph's steps run as the graph."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        ident = None if inside_llm_call() else _graph_identity(instance, args, kwargs)
+        return _named_steps(each_step, ident, wrapped(*args, **kwargs))
+
+    return wrapper
 
 
 # -- the LLM syscall for chat models not backed by a patched SDK ------------------------------------------
 def _model_name(model: Any) -> str | None:
-    for attr in ("model_name", "model", "model_id"):
-        value = getattr(model, attr, None)
-        if isinstance(value, str) and value:
-            return value
+    name = first_text(model, "model_name", "model", "model_id")
+    if name is not None:
+        return name
     try:
         llm_type = model._llm_type
     except Exception:  # an abstract or failing property: the class name will do
@@ -183,11 +153,7 @@ def _model_name(model: Any) -> str | None:
 
 
 def _base_url(model: Any) -> str | None:
-    for attr in ("openai_api_base", "anthropic_api_url", "base_url"):
-        value = getattr(model, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    return None
+    return first_text(model, "openai_api_base", "anthropic_api_url", "base_url")
 
 
 def _message_usage(message: Any) -> Usage | None:
@@ -238,8 +204,8 @@ class LangchainAdapter(Adapter):
     def _patch(self) -> None:
         self.wrap(_CHAT_MODELS, "BaseChatModel._generate_with_cache", self._generate_with_cache)
         self.wrap(_CHAT_MODELS, "BaseChatModel._agenerate_with_cache", self._agenerate_with_cache)
-        self.wrap(_CHAT_MODELS, "BaseChatModel.stream", self._stream)
-        self.wrap(_CHAT_MODELS, "BaseChatModel.astream", self._astream)
+        self.wrap(_CHAT_MODELS, "BaseChatModel.stream", self._stream(each_step_in))
+        self.wrap(_CHAT_MODELS, "BaseChatModel.astream", self._stream(aeach_step_in))
         self.wrap(_TOOLS, "BaseTool.run", self._tool_run)
         self.wrap(_TOOLS, "BaseTool.arun", self._tool_arun)
         # langgraph is optional and may be imported later: name graphs when it is.
@@ -254,8 +220,8 @@ class LangchainAdapter(Adapter):
             if not self._wanted or self._graph_patched:
                 return
             try:
-                self.wrap(_PREGEL, "Pregel.stream", _graph_stream)
-                self.wrap(_PREGEL, "Pregel.astream", _graph_astream)
+                self.wrap(_PREGEL, "Pregel.stream", _graph_stream(each_step_in))
+                self.wrap(_PREGEL, "Pregel.astream", _graph_stream(aeach_step_in))
             except Exception as exc:  # a langgraph without these: agents are still named by langchain
                 log.warning("aios adapter 'langchain' could not name langgraph graphs: %s", exc)
                 return
@@ -347,49 +313,34 @@ class LangchainAdapter(Adapter):
         return await self.arun_tool(str(instance.name), run, agent=ident)
 
     # Identity around the whole model call; the LLM syscall is made below (here or in the SDK).
-    def _generate_with_cache(
-        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
+    def _naming(self, instance: Any, ident: Callable[[], AgentIdentity | None]) -> Any:
+        """The context a model call runs in: as the agent langchain names, if any."""
         if inside_llm_call():
-            return wrapped(*args, **kwargs)
+            return nullcontext()
         self._gate_class(type(instance))
-        ident = _model_call_identity(args, kwargs)
-        if ident is None:
-            return wrapped(*args, **kwargs)
-        with acting_as(ident):
+        who = ident()
+        return nullcontext() if who is None else acting_as(who)
+
+    def _generate_with_cache(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        with self._naming(instance, lambda: _model_call_identity(args, kwargs)):
             return wrapped(*args, **kwargs)
 
     async def _agenerate_with_cache(
-        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
     ) -> Any:
-        if inside_llm_call():
-            return await wrapped(*args, **kwargs)
-        self._gate_class(type(instance))
-        ident = _model_call_identity(args, kwargs)
-        if ident is None:
-            return await wrapped(*args, **kwargs)
-        with acting_as(ident):
+        with self._naming(instance, lambda: _model_call_identity(args, kwargs)):
             return await wrapped(*args, **kwargs)
 
-    def _stream(
-        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        if inside_llm_call():
-            return wrapped(*args, **kwargs)
-        self._gate_class(type(instance))
-        ident = _stream_identity(args, kwargs)
-        gen = wrapped(*args, **kwargs)
-        return gen if ident is None else _identified(gen, ident)
+    def _stream(self, each_step: Callable[..., Any]) -> Callable[..., Any]:
+        """A wrapper for ``stream``/``astream``: each step runs as the agent langchain names."""
 
-    def _astream(
-        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        if inside_llm_call():
-            return wrapped(*args, **kwargs)
-        self._gate_class(type(instance))
-        ident = _stream_identity(args, kwargs)
-        gen = wrapped(*args, **kwargs)
-        return gen if ident is None else _aidentified(gen, ident)
+        def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+            if inside_llm_call():
+                return wrapped(*args, **kwargs)
+            self._gate_class(type(instance))
+            return _named_steps(each_step, _stream_identity(args, kwargs), wrapped(*args, **kwargs))
+
+        return wrapper
 
 
 @hookimpl

@@ -25,12 +25,11 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from aios.adapters._sdk_usage import latest_usage
-from aios.adapters.base import Adapter
+from aios.adapters._sdk_usage import latest_usage, usage_outcome
+from aios.adapters.base import Adapter, first_text
 from aios.adapters.hookspecs import hookimpl
 from aios.errors import AdapterError
 from aios.kernel.context import AgentIdentity, agent_step, current_agent, inside_llm_call
-from aios.kernel.failures import Usage
 from aios.kernel.syscall import Syscall
 
 FRAMEWORK = "openai-agents"
@@ -101,12 +100,7 @@ async def _turn(
 
 
 def _model_name(model: Any) -> str:
-    name = getattr(model, "model", None)
-    return name if isinstance(name, str) and name else type(model).__name__
-
-
-def _response_outcome(response: Any) -> tuple[Usage | None, None]:
-    return latest_usage(None, response), None
+    return first_text(model, "model") or type(model).__name__
 
 
 # -- the adapter ----------------------------------------------------------------------------------
@@ -204,7 +198,7 @@ class OpenAIAgentsAdapter(Adapter):
         if inside_llm_call() or self.gated_below(type(instance)):
             return await wrapped(*args, **kwargs)
         sc = self._syscall(wrapped, instance, args, kwargs, False)
-        return await self.kernel.acall(sc, lambda _lease: wrapped(*args, **kwargs), outcome=_response_outcome)
+        return await self.kernel.acall(sc, lambda _lease: wrapped(*args, **kwargs), outcome=usage_outcome)
 
     def _stream_response(
         self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]

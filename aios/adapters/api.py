@@ -21,8 +21,8 @@ is part of one already scheduled); tool wrappers need none (``run_tool`` does it
 
 from __future__ import annotations
 
-from aios.adapters._sdk_usage import latest_usage, read_usage
-from aios.adapters.base import Adapter, sdk_adapter_patched
+from aios.adapters._sdk_usage import latest_usage, read_usage, usage_outcome
+from aios.adapters.base import Adapter, aeach_step_in, each_step_in, first_text, sdk_adapter_patched
 from aios.adapters.hookspecs import hookimpl, hookspec
 from aios.errors import AccessDenied, AdapterError, AdmissionError
 from aios.kernel.context import AgentIdentity, acting_as, agent_step, current_agent, inside_llm_call
@@ -50,10 +50,13 @@ __all__ = [
     "Usage",
     "UsageFold",
     "acting_as",
+    "aeach_step_in",
     "agent_step",
     "classify_generic",
     "current_agent",
+    "each_step_in",
     "estimate_tokens",
+    "first_text",
     "hookimpl",
     "hookspec",
     "inside_llm_call",
@@ -61,4 +64,5 @@ __all__ = [
     "read_usage",
     "register_policy",
     "sdk_adapter_patched",
+    "usage_outcome",
 ]

@@ -30,6 +30,7 @@ import wrapt
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from aios import runtime
 from aios.errors import AdapterError
 from aios.kernel.context import AgentIdentity, current_agent, inside_syscall
 from aios.kernel.failures import Failure, classify_generic
@@ -177,11 +178,7 @@ class Adapter(ABC):
     def kernel(self) -> Kernel:
         """The kernel given to ``patch``, else the process's kernel."""
         k = self._kernel
-        if k is not None:
-            return k
-        from aios.runtime import kernel
-
-        return kernel()
+        return k if k is not None else runtime.kernel()
 
     def llm_syscall(
         self,

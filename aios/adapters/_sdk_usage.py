@@ -26,12 +26,12 @@ def _field(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def _first_int(obj: Any, names: tuple[str, ...]) -> int | None:
+def _first_int(obj: Any, names: tuple[str, ...]) -> tuple[int | None, str]:
     for name in names:
         value = _field(obj, name)
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
+            return value, name
+    return None, ""
 
 
 def read_usage(usage: Any) -> Usage | None:
@@ -43,13 +43,13 @@ def read_usage(usage: Any) -> Usage | None:
     """
     if usage is None:
         return None
-    inp = _first_int(usage, _INPUT)
-    if inp is not None:
+    inp, named = _first_int(usage, _INPUT)
+    if inp is not None and named == "input_tokens":  # OpenAI's counts include cached tokens
         for name in _ANTHROPIC_CACHE:
-            extra = _first_int(usage, (name,))
+            extra, _ = _first_int(usage, (name,))
             if extra:
                 inp += extra
-    out = _first_int(usage, _OUTPUT)
+    out, _ = _first_int(usage, _OUTPUT)
     if not inp and not out:  # nothing, or a model that reports zeros: keep the estimate
         return None
     return Usage(input_tokens=inp, output_tokens=out)

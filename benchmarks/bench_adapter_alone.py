@@ -22,6 +22,7 @@ from typing import Any
 os.environ.setdefault("OTEL_SDK_DISABLED", "true")
 
 import openai
+from bench_adapter_overhead import CANNED, MESSAGES  # this folder is first on sys.path
 from openai import _base_client
 from openai._models import FinalRequestOptions
 from openai.types.chat import ChatCompletion
@@ -30,14 +31,6 @@ import aios
 from aios.adapters import _stainless
 from aios.adapters.plugins import plugins
 
-CANNED = {
-    "id": "chatcmpl-1",
-    "object": "chat.completion",
-    "created": 0,
-    "model": "gpt-4o-mini",
-    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Short."}}],
-    "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
-}
 HEADERS = {
     "content-type": "application/json",
     "x-ratelimit-limit-requests": "10000",
@@ -45,7 +38,6 @@ HEADERS = {
     "x-request-id": "req-1",
     "openai-processing-ms": "5",
 }
-MESSAGES = [{"role": "user", "content": "Say something short."}]
 
 
 def main() -> None:

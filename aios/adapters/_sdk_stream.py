@@ -10,12 +10,15 @@ knowledge of the SDK's event classes:
 - the bytes reached their end (or the API's own end marker went past): the call succeeded, with
   the usage read from the final usage chunk / ``message_delta`` / ``response.completed``;
 - an error event or a broken connection: the call failed;
-- closed before that: cancelled (the slot is given back at once);
-- garbage-collected without being closed: cancelled by the lease's finalizer.
+- closed before that, or its task cancelled, or garbage-collected unclosed: cancelled.
+
+That is the one rule of :meth:`aios.kernel.lease.Lease.end`, which this watch calls.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import json
 import sys
@@ -29,7 +32,9 @@ from aios.kernel.lease import Lease
 
 # The event types after which a provider sends nothing more of interest.
 _TERMINAL = frozenset({"message_stop", "response.completed", "response.incomplete", "response.failed"})
-_INTERESTING = (b'"usage"', b'"error"', b"message_stop", b"response.")
+# Data lines worth parsing: usage (OpenAI's last chunk, Anthropic's message events, the
+# Responses API's final events, which also carry an ``error``) and errors.
+_INTERESTING = (b'"usage"', b'"error"')
 #: Bytes of a non-SSE body kept to read its usage at the end (bodies are small JSON documents).
 _BODY_LIMIT = 4 << 20
 
@@ -63,24 +68,44 @@ class StreamWatch:
         self._finalizer: weakref.finalize | None = None  # type: ignore[type-arg]
 
     # -- bytes going past -------------------------------------------------------------------------
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes) -> bytes:
+        """Read ``chunk`` on its way to the caller; returns it."""
         if not self.sse:
             if self._size < _BODY_LIMIT:
                 self._body.append(chunk)
                 self._size += len(chunk)
-            return
+            return chunk
         data = self._buf + chunk if self._buf else chunk
         lines = data.split(b"\n")
         self._buf = lines.pop()
         for line in lines:
             self._line(line)
+        return chunk
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Around reading the body: an error breaks the call; reaching the end completes it."""
+        try:
+            yield
+        except Exception as exc:
+            self.broken = exc
+            raise
+        self.eof()
+
+    @contextlib.contextmanager
+    def closing(self) -> Iterator[None]:
+        """Around closing the body: the call ends, however the close goes."""
+        try:
+            yield
+        finally:
+            self.closed()
 
     def _line(self, line: bytes) -> None:
         if line.startswith(b"data:"):
             payload = line[5:].strip()
             if payload == b"[DONE]":
                 self.complete = True
-            elif any(marker in payload for marker in _INTERESTING):
+            elif _INTERESTING[0] in payload or _INTERESTING[1] in payload:
                 try:
                     self._event(json.loads(payload))
                 except ValueError:
@@ -122,75 +147,56 @@ class StreamWatch:
         if self._finalizer is not None:
             self._finalizer.detach()
             self._finalizer = None
-        lease = self.lease
         if not self.sse and self.complete and self._body:
             try:
                 body = json.loads(b"".join(self._body))
                 self.usage = usage_of_payload(body)
                 model = response_model(body)
                 if model is not None:
-                    lease.syscall.response_model = model
+                    self.lease.syscall.response_model = model
             except ValueError:
                 pass
             self._body = []
-        if self.broken is not None:
-            lease.observe(usage=self.usage)
-            lease.fail(self.broken)
-        elif self.error_event is not None:
-            lease.observe(usage=self.usage)
-            lease.fail(self.error_event)
-        elif self.complete:
-            lease.succeed(usage=self.usage)
-        else:
-            lease.observe(usage=self.usage)
-            lease.cancel("the response was closed before the provider finished sending it")
+        self.lease.end(
+            completed=self.complete,
+            error=self.broken or self.error_event,
+            usage=self.usage,
+            reason="the response was closed before the provider finished sending it",
+        )
 
 
 @functools.cache
 def _proxies(httpx_module: Any) -> tuple[type[Any], type[Any]]:
     """Byte-stream proxies subclassing this httpx flavour's bases (``Response`` checks them)."""
 
-    class SyncWatched(httpx_module.SyncByteStream):  # type: ignore[misc,name-defined]
+    class SyncWatched(httpx_module.SyncByteStream):  # type: ignore[misc]
         def __init__(self, inner: Any, watch: StreamWatch) -> None:
             self._inner = inner
             self._watch = watch
 
         def __iter__(self) -> Iterator[bytes]:
-            try:
+            with self._watch.reading():
                 for chunk in self._inner:
-                    self._watch.feed(chunk)
-                    yield chunk
-            except Exception as exc:
-                self._watch.broken = exc
-                raise
-            self._watch.eof()
+                    yield self._watch.feed(chunk)
 
         def close(self) -> None:
-            try:
+            with self._watch.closing():
                 self._inner.close()
-            finally:
-                self._watch.closed()
 
-    class AsyncWatched(httpx_module.AsyncByteStream):  # type: ignore[misc,name-defined]
+    class AsyncWatched(httpx_module.AsyncByteStream):  # type: ignore[misc]
         def __init__(self, inner: Any, watch: StreamWatch) -> None:
             self._inner = inner
             self._watch = watch
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
-            try:
+            self._watch.lease.follow(asyncio.current_task())
+            with self._watch.reading():
                 async for chunk in self._inner:
-                    self._watch.feed(chunk)
-                    yield chunk
-            except Exception as exc:
-                self._watch.broken = exc
-                raise
-            self._watch.eof()
+                    yield self._watch.feed(chunk)
 
         async def aclose(self) -> None:
-            try:
+            with self._watch.closing():
                 await self._inner.aclose()
-            finally:
-                self._watch.closed()
 
     return SyncWatched, AsyncWatched
 
@@ -201,7 +207,10 @@ def watch_response(response: Any, lease: Lease, *, sse: bool) -> StreamWatch:
     sync_cls, async_cls = _proxies(module)
     watch = StreamWatch(lease, sse=sse)
     inner = response.stream
-    cls = async_cls if isinstance(inner, module.AsyncByteStream) else sync_cls
-    response.stream = cls(inner, watch)
+    if isinstance(inner, module.AsyncByteStream):
+        response.stream = async_cls(inner, watch)
+        lease.follow(asyncio.current_task())
+    else:
+        response.stream = sync_cls(inner, watch)
     watch.bind(response)
     return watch

@@ -21,31 +21,36 @@ _ANTHROPIC_CACHE = ("cache_creation_input_tokens", "cache_read_input_tokens")
 
 
 def _field(obj: Any, name: str) -> Any:
-    if isinstance(obj, Mapping):
+    if type(obj) is dict or isinstance(obj, Mapping):
         return obj.get(name)
     return getattr(obj, name, None)
 
 
-def _first_int(obj: Any, names: tuple[str, ...]) -> int | None:
+def _first_int(obj: Any, names: tuple[str, ...]) -> tuple[int | None, str]:
     for name in names:
         value = _field(obj, name)
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
+            return value, name
+    return None, ""
 
 
 def read_usage(usage: Any) -> Usage | None:
-    """A ``usage`` object or dict of either vendor as :class:`Usage` (``None`` if it says nothing)."""
+    """A ``usage`` object or dict as :class:`Usage` (``None`` if it says nothing, or only zeros).
+
+    Reads the names of OpenAI (``prompt_tokens``/``completion_tokens``), Anthropic, the
+    Responses API, langchain's ``usage_metadata``, autogen's ``RequestUsage`` and
+    openai-agents' ``Usage`` (``input_tokens``/``output_tokens``): every adapter uses it.
+    """
     if usage is None:
         return None
-    inp = _first_int(usage, _INPUT)
-    if inp is not None:
+    inp, named = _first_int(usage, _INPUT)
+    if inp is not None and named == "input_tokens":  # OpenAI's counts include cached tokens
         for name in _ANTHROPIC_CACHE:
-            extra = _first_int(usage, (name,))
+            extra, _ = _first_int(usage, (name,))
             if extra:
                 inp += extra
-    out = _first_int(usage, _OUTPUT)
-    if inp is None and out is None:
+    out, _ = _first_int(usage, _OUTPUT)
+    if not inp and not out:  # nothing, or a model that reports zeros: keep the estimate
         return None
     return Usage(input_tokens=inp, output_tokens=out)
 
@@ -63,6 +68,21 @@ def usage_of_payload(payload: Any) -> Usage | None:
             if found is not None:
                 return found
     return None
+
+
+def latest_usage(usage: Usage | None, item: Any) -> Usage | None:
+    """A stream's usage fold: the usage of the latest item (or of its ``response``) reporting one."""
+    found = read_usage(_field(item, "usage"))
+    if found is None:
+        holder = _field(item, "response")
+        if holder is not None:
+            found = read_usage(_field(holder, "usage"))
+    return found or usage
+
+
+def usage_outcome(result: Any) -> tuple[Usage | None, None]:
+    """``outcome`` for ``Kernel.call``: the result's usage (no headers at this level)."""
+    return latest_usage(None, result), None
 
 
 def response_model(payload: Any) -> str | None:
@@ -84,6 +104,31 @@ def merge(old: Usage | None, new: Usage | None) -> Usage | None:
         input_tokens=new.input_tokens if new.input_tokens is not None else old.input_tokens,
         output_tokens=new.output_tokens if new.output_tokens is not None else old.output_tokens,
     )
+
+
+_LIMIT_PREFIXES = (b"x-ratelimit-", b"anthropic-ratelimit-")
+
+
+def rate_limit_headers(response: Any) -> dict[str, str] | None:
+    """The provider's rate-limit headers of an HTTP response, lower-cased (empty when it sent
+    none), or ``None`` without a response.
+
+    Read once from the raw header list: the kernel learns limits from these alone.
+    """
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    raw = getattr(headers, "raw", None)
+    if raw is None:
+        items = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
+    else:
+        items = raw
+    found: dict[str, str] = {}
+    for key, value in items:
+        key = key.lower()
+        if key.startswith(_LIMIT_PREFIXES):
+            found[key.decode("latin-1")] = value.decode("latin-1")
+    return found
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:

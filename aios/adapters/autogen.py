@@ -7,9 +7,10 @@ Where the calls go through the kernel:
   (``BaseGroupChat``: RoundRobin, Selector, Swarm, ...) names the group; calls the team makes
   outside any agent (a selector's speaker choice) are the team's own.
 - LLM calls of the OpenAI/Azure and Anthropic clients are made syscalls by the SDK adapters at
-  the transport (one logical call, one syscall); this adapter only names who makes them. Every
-  other ``ChatCompletionClient`` (Ollama, Azure AI, llama.cpp, replay, user-written clients)
-  gets its syscall here, at ``create``/``create_stream``.
+  the transport (one logical call, one syscall) while those are patched; this adapter only names
+  who makes them. Every other ``ChatCompletionClient`` (Ollama, Azure AI, llama.cpp, replay,
+  user-written clients), and the SDK-backed ones when their SDK adapter is disabled, gets its
+  syscall here, at ``create``/``create_stream`` (``Adapter.gated_below``, decided per call).
 - Tools: ``BaseTool.run_json`` and ``BaseStreamTool.run_json_stream`` are tool syscalls. autogen
   runs sync function tools with ``run_in_executor``, which drops contextvars, so the identity is
   read on the event loop and passed to the kernel explicitly.
@@ -28,23 +29,18 @@ import importlib
 import logging
 import sys
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import wrapt
 
-from aios.adapters.base import Adapter
+from aios.adapters._sdk_usage import latest_usage, usage_outcome
+from aios.adapters.base import Adapter, aeach_step_in, first_text
 from aios.adapters.hookspecs import hookimpl
-from aios.kernel.context import (
-    AgentIdentity,
-    acting_as,
-    current_agent,
-    inside_llm_call,
-    inside_syscall,
-    syscall_scope,
-)
-from aios.kernel.failures import Usage
-from aios.kernel.tokens import estimate_tokens
+from aios.kernel.context import AgentIdentity, acting_as, current_agent, inside_llm_call, inside_syscall
+from aios.kernel.failures import Failure
+from aios.kernel.lease import Lease
+from aios.kernel.syscall import Syscall
 
 log = logging.getLogger("aios.adapters")
 
@@ -54,18 +50,6 @@ FRAMEWORK = "autogen"
 _team: contextvars.ContextVar[str | None] = contextvars.ContextVar("aios_autogen_team", default=None)
 #: Agents of a running team, for teams on a runtime started elsewhere (no context to inherit).
 _members: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-
-#: Clients whose calls the openai/anthropic SDK adapters schedule at the transport, and wrappers
-#: that only delegate to another client (a cache hit must never be a syscall).
-_TRANSPORT_CLIENTS: frozenset[tuple[str, str]] = frozenset(
-    (
-        ("autogen_ext.models.openai._openai_client", "BaseOpenAIChatCompletionClient"),
-        ("autogen_ext.models.anthropic._anthropic_client", "BaseAnthropicChatCompletionClient"),
-        ("autogen_ext.models.cache._chat_completion_cache", "ChatCompletionCache"),
-        ("autogen_ext.models.semantic_kernel._sk_chat_completion_adapter", "SKChatCompletionAdapter"),
-    )
-)
-
 
 # -- identity -------------------------------------------------------------------------------------
 def _team_name(team: Any) -> str:
@@ -79,27 +63,6 @@ def agent_identity(agent: Any) -> AgentIdentity:
     return AgentIdentity(str(agent.name), group=group, framework=FRAMEWORK)
 
 
-async def _step_as(agen: AsyncIterator[Any], enter: Callable[[], Any]) -> AsyncIterator[Any]:
-    """Re-yield ``agen``, running each of its steps inside ``enter()`` (a context manager).
-
-    Setting the contextvar once around the whole generator would leak it into the consumer
-    between items, and resetting it from another task would fail; per step it does neither.
-    """
-    try:
-        while True:
-            with enter():
-                try:
-                    item = await agen.__anext__()
-                except StopAsyncIteration:
-                    return
-            yield item
-    finally:
-        aclose = getattr(agen, "aclose", None)
-        if aclose is not None:
-            with enter():
-                await aclose()
-
-
 async def _on_messages(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     with acting_as(agent_identity(instance)):
         return await wrapped(*args, **kwargs)
@@ -107,7 +70,7 @@ async def _on_messages(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> A
 
 def _on_messages_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> AsyncIterator[Any]:
     ident = agent_identity(instance)
-    return _step_as(wrapped(*args, **kwargs), lambda: acting_as(ident))
+    return aeach_step_in(wrapped(*args, **kwargs), lambda: acting_as(ident))
 
 
 class _TeamScope:
@@ -130,7 +93,7 @@ class _TeamScope:
 
 def _team_run_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> AsyncIterator[Any]:
     name = _team_name(instance)
-    return _members_during(instance, name, _step_as(wrapped(*args, **kwargs), lambda: _TeamScope(name)))
+    return _members_during(instance, name, aeach_step_in(wrapped(*args, **kwargs), lambda: _TeamScope(name)))
 
 
 async def _members_during(team: Any, name: str, agen: AsyncIterator[Any]) -> AsyncIterator[Any]:
@@ -177,63 +140,15 @@ def _is_agent_tool(tool: Any) -> bool:
     return cls is not None and isinstance(tool, cls)
 
 
-async def _run_json(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    if inside_syscall() or _is_agent_tool(instance):
-        return await wrapped(*args, **kwargs)
-    from aios.runtime import kernel
-
-    # Read on the loop: a sync tool body runs in an executor thread without this context.
-    ident = current_agent()
-    # A refused call raises ToolRefused here, which autogen's workbench turns into an error result.
-    call = kernel().arun_tool(
-        str(instance.name), lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=ident,
-        arguments=args[0] if args else kwargs.get("args"),
-    )
-    return await _linked(call, _token_of(args, kwargs, 1))
+def _never_retry(_exc: BaseException) -> Failure:
+    return Failure(False, "tool")  # tools may have side effects
 
 
-async def _run_json_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> AsyncIterator[Any]:
-    if inside_syscall() or _is_agent_tool(instance):
-        async for item in wrapped(*args, **kwargs):
-            yield item
-        return
-    from aios.runtime import kernel
-
-    k = kernel()
-    sc = k.tool_syscall(str(instance.name), framework=FRAMEWORK, agent=current_agent())
-    await k.aapprove(sc, args[0] if args else kwargs.get("args"))
-    lease = await _linked(k.aacquire(sc), _token_of(args, kwargs, 1))
-    agen = wrapped(*args, **kwargs)
-    finished = False
-    try:
-        while True:
-            with syscall_scope("tool"):
-                try:
-                    item = await agen.__anext__()
-                except StopAsyncIteration:
-                    finished = True
-                    break
-            yield item
-    except Exception as exc:
-        lease.fail(exc)
-        raise
-    except BaseException:
-        lease.cancel("the tool stream was closed or cancelled before its end")
-        raise
-    finally:
-        if not finished:
-            lease.cancel("the tool stream was closed before its end")
-            with syscall_scope("tool"):
-                await agen.aclose()
-    lease.succeed()
-
-
-# -- model clients that no SDK adapter sees -------------------------------------------------------
+# -- model clients --------------------------------------------------------------------------------
 def _model_of(client: Any) -> str | None:
-    for attr in ("_model_name", "_model", "model"):
-        value = getattr(client, attr, None)
-        if isinstance(value, str) and value:
-            return value
+    name = first_text(client, "_model_name", "_model", "model")
+    if name is not None:
+        return name
     info = getattr(client, "_create_args", None)
     if isinstance(info, dict) and isinstance(info.get("model"), str):
         return str(info["model"])
@@ -241,107 +156,22 @@ def _model_of(client: Any) -> str | None:
 
 
 def _base_url_of(client: Any) -> str | None:
-    for attr in ("_host", "_endpoint", "base_url"):
-        value = getattr(client, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    return None
+    url = first_text(client, "_host", "_endpoint", "base_url")
+    if url is not None:
+        return url
+    inner = getattr(client, "_client", None)  # an SDK-backed client: its SDK client's URL
+    sdk_url = getattr(inner, "base_url", None)
+    return str(sdk_url) if sdk_url is not None else None
 
 
-def _api_of(client: Any) -> str:
+def _api_of(client: Any, sdk: str | None) -> str:
+    if sdk == "openai":
+        return "openai.chat"
+    if sdk == "anthropic":
+        return "anthropic.messages"
     # One core family per client kind (``ollama.chat``, ``replay.chat``...).
     name = type(client).__name__.removesuffix("ChatCompletionClient").removesuffix("CompletionClient")
     return f"{(name or 'autogen').lower()}.chat"
-
-
-def _llm_syscall(client: Any, args: Any, kwargs: Any, *, stream: bool) -> Any:
-    from aios.runtime import kernel
-
-    messages = kwargs.get("messages", args[0] if args else None)
-    payload = [getattr(m, "content", m) for m in messages] if isinstance(messages, list | tuple) else messages
-    return kernel().llm_syscall(
-        api=_api_of(client),
-        model=_model_of(client),
-        base_url=_base_url_of(client),
-        input_tokens=estimate_tokens(payload),
-        stream=stream,
-        framework=FRAMEWORK,
-    )
-
-
-def _usage_of(result: Any) -> Usage | None:
-    usage = getattr(result, "usage", None)
-    if usage is None:
-        return None
-    return Usage(getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
-
-
-def _outcome(result: Any) -> tuple[Usage | None, None]:
-    return _usage_of(result), None
-
-
-async def _create(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    if inside_llm_call():
-        return await wrapped(*args, **kwargs)
-    from aios.runtime import kernel
-
-    sc = _llm_syscall(instance, args, kwargs, stream=False)
-
-    async def perform(_lease: Any) -> Any:
-        return await wrapped(*args, **kwargs)
-
-    return await _linked(kernel().acall(sc, perform, outcome=_outcome), kwargs.get("cancellation_token"))
-
-
-async def _create_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> AsyncIterator[Any]:
-    if inside_llm_call():
-        async for item in wrapped(*args, **kwargs):
-            yield item
-        return
-    from aios.runtime import kernel
-
-    sc = _llm_syscall(instance, args, kwargs, stream=True)
-    box: dict[str, Any] = {}
-
-    async def perform(lease: Any) -> Any:
-        # The first chunk is part of the attempt: a failure before it can be retried.
-        agen = wrapped(*args, **kwargs)
-        box["lease"], box["agen"] = lease, agen
-        try:
-            return await agen.__anext__()
-        except StopAsyncIteration:
-            return _END
-
-    first = await _linked(kernel().acall(sc, perform, hold=True), kwargs.get("cancellation_token"))
-    lease, agen = box["lease"], box["agen"]
-    last: Any = None
-    finished = False
-    try:
-        item = first
-        while item is not _END:
-            last = item
-            yield item
-            with syscall_scope("llm"):
-                try:
-                    item = await agen.__anext__()
-                except StopAsyncIteration:
-                    item = _END
-        finished = True
-    except Exception as exc:
-        lease.fail(exc)
-        raise
-    except BaseException:
-        lease.cancel("the model stream was closed or cancelled before its end")
-        raise
-    finally:
-        if not finished:
-            lease.cancel("the model stream was closed before its end")
-            with syscall_scope("llm"):
-                await agen.aclose()
-    lease.succeed(usage=_usage_of(last))
-
-
-_END = object()
 
 
 # -- the adapter ----------------------------------------------------------------------------------
@@ -351,14 +181,23 @@ class AutogenAdapter(Adapter):
     supported = ">=0.7,<0.8"
     # autogen_core is imported by agentchat and by programs that use only core + ext clients.
     module = "autogen_core"
+    framework = FRAMEWORK
+    #: Clients whose requests go through the openai/anthropic SDK, and wrappers that only
+    #: delegate to another client (``None``: a cache hit must never be a syscall).
+    sdk_backed = {
+        "autogen_ext.models.openai._openai_client.BaseOpenAIChatCompletionClient": "openai",
+        "autogen_ext.models.anthropic._anthropic_client.BaseAnthropicChatCompletionClient": "anthropic",
+        "autogen_ext.models.cache._chat_completion_cache.ChatCompletionCache": None,
+        "autogen_ext.models.semantic_kernel._sk_chat_completion_adapter.SKChatCompletionAdapter": None,
+    }
 
-    #: module defining a base class -> (base class, {method: wrapper}).
-    _BASES: dict[str, tuple[str, dict[str, Callable[..., Any]]]] = {
-        "autogen_core.tools._base": ("BaseTool", {"run_json": _run_json}),
-        "autogen_core.tools._base#stream": ("BaseStreamTool", {"run_json_stream": _run_json_stream}),
+    #: module defining a base class -> (base class, {method: wrapper, or the adapter's method name}).
+    _BASES: dict[str, tuple[str, dict[str, Callable[..., Any] | str]]] = {
+        "autogen_core.tools._base": ("BaseTool", {"run_json": "_run_json"}),
+        "autogen_core.tools._base#stream": ("BaseStreamTool", {"run_json_stream": "_run_json_stream"}),
         "autogen_core.models._model_client": (
             "ChatCompletionClient",
-            {"create": _create, "create_stream": _create_stream},
+            {"create": "_create", "create_stream": "_create_stream"},
         ),
         "autogen_agentchat.agents._base_chat_agent": (
             "BaseChatAgent",
@@ -391,6 +230,67 @@ class AutogenAdapter(Adapter):
     def _unpatch(self) -> None:
         self._done = set()
 
+    # -- tools: the one place an autogen tool call reaches the kernel -----------------------------
+    async def _run_json(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        if _is_agent_tool(instance):
+            return await wrapped(*args, **kwargs)
+        # Read on the loop: a sync tool body runs in an executor thread without this context.
+        # A refused call raises ToolRefused here, which autogen's workbench turns into an error result.
+        call = self.arun_tool(
+            str(instance.name),
+            lambda: wrapped(*args, **kwargs),
+            agent=current_agent(),
+            arguments=args[0] if args else kwargs.get("args"),
+        )
+        return await _linked(call, _token_of(args, kwargs, 1))
+
+    def _run_json_stream(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        if inside_syscall() or _is_agent_tool(instance):
+            return wrapped(*args, **kwargs)
+        sc = self.kernel.tool_syscall(str(instance.name), framework=FRAMEWORK, agent=current_agent())
+        token = _token_of(args, kwargs, 1)
+        arguments = args[0] if args else kwargs.get("args")
+
+        async def admit(acquire: Awaitable[Lease]) -> Any:
+            try:  # a `confirm` tool is approved before it waits for a slot
+                await self.kernel.aapprove(sc, arguments)
+            except BaseException:
+                acquire.close()  # type: ignore[attr-defined]
+                raise
+            return await _linked(acquire, token)
+
+        return self.astream(sc, lambda: wrapped(*args, **kwargs), classify=_never_retry, admit=admit)
+
+    # -- model clients (unless an SDK adapter makes the syscall at the transport) -----------------
+    def _syscall(self, client: Any, args: Any, kwargs: Any, stream: bool) -> Syscall:
+        messages = kwargs.get("messages", args[0] if args else None)
+        if isinstance(messages, list | tuple):
+            messages = [getattr(m, "content", m) for m in messages]
+        sdk = self.sdk_of(type(client))
+        return self.llm_syscall(
+            api=_api_of(client, sdk),
+            model=_model_of(client),
+            base_url=_base_url_of(client),
+            prompt=messages,
+            stream=stream,
+        )
+
+    async def _create(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        if inside_llm_call() or self.gated_below(type(instance)):
+            return await wrapped(*args, **kwargs)
+        sc = self._syscall(instance, args, kwargs, False)
+        call = self.kernel.acall(sc, lambda _lease: wrapped(*args, **kwargs), outcome=usage_outcome)
+        return await _linked(call, kwargs.get("cancellation_token"))
+
+    def _create_stream(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        if inside_llm_call() or self.gated_below(type(instance)):
+            return wrapped(*args, **kwargs)
+        sc = self._syscall(instance, args, kwargs, True)
+        token = kwargs.get("cancellation_token")
+        return self.astream(
+            sc, lambda: wrapped(*args, **kwargs), fold=latest_usage, admit=lambda c: _linked(c, token)
+        )
+
     def _late(self, key: str, _module: Any) -> None:
         with self._lock:
             if not self._applied or key in self._done:
@@ -404,15 +304,13 @@ class AutogenAdapter(Adapter):
         module_name = key.split("#", 1)[0]
         base_name, methods = self._BASES[key]
         base = getattr(importlib.import_module(module_name), base_name)
-        skip = base_name == "ChatCompletionClient"
+        wrappers = {m: getattr(self, w) if isinstance(w, str) else w for m, w in methods.items()}
         for cls in _hierarchy(base):
-            self._wrap_class(cls, methods, skip)
-        self._hook_subclasses(base, methods, skip)
+            self._wrap_class(cls, wrappers)
+        self._hook_subclasses(base, wrappers)
         self._done.add(key)
 
-    def _wrap_class(self, cls: type, methods: dict[str, Callable[..., Any]], skip: bool) -> None:
-        if skip and _is_transport_client(cls):
-            return
+    def _wrap_class(self, cls: type, methods: dict[str, Callable[..., Any]]) -> None:
         for method, wrapper in methods.items():
             fn = cls.__dict__.get(method)
             if fn is None or getattr(fn, "__isabstractmethod__", False):
@@ -421,37 +319,33 @@ class AutogenAdapter(Adapter):
                 continue  # already ours (a base listed twice)
             self.wrap(cls, method, wrapper)
 
-    def _hook_subclasses(self, base: type, methods: dict[str, Callable[..., Any]], skip: bool) -> None:
+    def _hook_subclasses(self, base: type, methods: dict[str, Callable[..., Any]]) -> None:
         """Wrap subclasses defined from now on, as they are created."""
         adapter = self
         own = base.__dict__.get("__init_subclass__")
 
-        def __init_subclass__(cls: type, **kw: Any) -> None:
+        def __init_subclass__(cls: Any, /, **kw: Any) -> None:
             if own is not None:
                 own.__get__(None, cls)(**kw)
             else:
-                super(base, cls).__init_subclass__(**kw)  # type: ignore[misc]
+                super(base, cls).__init_subclass__(**kw)  # type: ignore[arg-type]
             with adapter._lock:
                 if adapter._applied or adapter._wanted:
-                    adapter._wrap_class(cls, methods, skip)
+                    adapter._wrap_class(cls, methods)
 
         self.replace(base, "__init_subclass__", classmethod(__init_subclass__))
 
 
 def _hierarchy(base: type) -> list[type]:
     seen: dict[type, None] = {base: None}
-    stack = [base]
+    stack: list[type] = [base]
     while stack:
-        for sub in stack.pop().__subclasses__():
+        subclasses: list[type] = stack.pop().__subclasses__()
+        for sub in subclasses:
             if sub not in seen:
                 seen[sub] = None
                 stack.append(sub)
     return list(seen)
-
-
-def _is_transport_client(cls: type) -> bool:
-    # By name: while a module is being executed its classes are not yet bound in it.
-    return any((c.__module__, c.__qualname__) in _TRANSPORT_CLIENTS for c in cls.__mro__)
 
 
 def _fully_imported(module: str) -> bool:

@@ -25,30 +25,24 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 import wrapt
 
-from aios.adapters.base import Adapter
+from aios.adapters.base import Adapter, first_text
 from aios.adapters.hookspecs import hookimpl
 from aios.errors import ToolRefused
-from aios.kernel.context import (
-    AgentIdentity,
-    acting_as,
-    current_agent,
-    inside_llm_call,
-    inside_syscall,
-    syscall_scope,
-)
-from aios.kernel.tokens import estimate_tokens
+from aios.kernel.context import AgentIdentity, acting_as, agent_step, current_agent, inside_llm_call
+from aios.kernel.syscall import Syscall
 
 FRAMEWORK = "crewai"
 
-#: (module, class, the distribution whose aios adapter gates that provider's SDK, syscall api).
-_PROVIDERS: tuple[tuple[str, str, str | None, str], ...] = (
-    ("crewai.llms.providers.openai.completion", "OpenAICompletion", "openai", "openai.chat"),
-    ("crewai.llms.providers.anthropic.completion", "AnthropicCompletion", "anthropic", "anthropic.messages"),
-    ("crewai.llm", "LLM", None, "openai.chat"),
+#: Provider classes whose ``call``/``acall`` are wrapped: (module, class).
+_PROVIDERS: tuple[tuple[str, str], ...] = (
+    ("crewai.llms.providers.openai.completion", "OpenAICompletion"),
+    ("crewai.llms.providers.anthropic.completion", "AnthropicCompletion"),
+    ("crewai.llm", "LLM"),
 )
 
 
@@ -64,120 +58,20 @@ def agent_identity(agent: Any) -> AgentIdentity | None:
     return AgentIdentity(role.strip(), group=group, framework=FRAMEWORK)
 
 
-def _fresh_step(identity: AgentIdentity | None) -> Any:
-    """The scope of one agent step: its identity, and outside any enclosing syscall.
-
-    A crewai agent can run inside another's tool (hierarchical delegation); its own calls are
-    then still syscalls of their own, not part of the delegating tool.
-    """
-    if identity is None:
-        return _Nothing()
-    return _Step(identity)
-
-
-class _Nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-class _Step:
-    def __init__(self, identity: AgentIdentity) -> None:
-        self._as = acting_as(identity)
-        # ``None`` clears the nested-syscall guard for this step only.
-        self._scope = syscall_scope(None)  # type: ignore[arg-type]
-
-    def __enter__(self) -> None:
-        self._as.__enter__()
-        self._scope.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            self._scope.__exit__(None, None, None)
-        finally:
-            self._as.__exit__(None, None, None)
-
-
 def _as_agent(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    with _fresh_step(agent_identity(instance)):
+    with agent_step(agent_identity(instance)):
         return wrapped(*args, **kwargs)
 
 
 async def _aas_agent(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    with _fresh_step(agent_identity(instance)):
+    with agent_step(agent_identity(instance)):
         return await wrapped(*args, **kwargs)
 
 
 # -- LLM calls ------------------------------------------------------------------------------------
-def _provider_entry(instance: Any) -> tuple[str | None, str]:
-    """(distribution gating this provider's SDK, api) for a crewai LLM instance."""
-    for module, cls_name, distribution, api in _PROVIDERS:
-        mod = sys.modules.get(module)
-        cls = getattr(mod, cls_name, None) if mod is not None else None
-        if isinstance(cls, type) and isinstance(instance, cls):
-            return distribution, api
-    return None, "openai.chat"
-
-
-def _sdk_gated(distribution: str | None) -> bool:
-    """Whether an aios adapter for this SDK is patched, so the SDK transport makes the syscall."""
-    if distribution is None:
-        return False
-    from aios.adapters.plugins import plugins
-
-    return any(a.distribution == distribution and a.patched for a in plugins().adapters.values())
-
-
 def _caller(kwargs: dict[str, Any]) -> AgentIdentity | None:
     # crewai passes the calling agent explicitly; it survives thread hops that lose the context.
     return agent_identity(kwargs.get("from_agent")) or current_agent()
-
-
-def _llm_syscall(
-    instance: Any, api: str, args: Any, kwargs: dict[str, Any], who: AgentIdentity | None
-) -> Any:
-    from aios.runtime import kernel
-
-    messages = args[0] if args else kwargs.get("messages")
-    max_tokens = getattr(instance, "max_tokens", None) or getattr(instance, "max_completion_tokens", None)
-    k = kernel()
-    sc = k.llm_syscall(
-        api=api,
-        model=getattr(instance, "model", None),
-        base_url=getattr(instance, "base_url", None) or getattr(instance, "api_base", None),
-        input_tokens=estimate_tokens(messages),
-        max_tokens=int(max_tokens) if max_tokens else None,
-        stream=bool(getattr(instance, "stream", False)),
-        framework=FRAMEWORK,
-        agent=who,
-    )
-    return k, sc
-
-
-def _llm_call(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    if inside_llm_call():
-        return wrapped(*args, **kwargs)
-    who = _caller(kwargs)
-    distribution, api = _provider_entry(instance)
-    with acting_as(who) if who is not None else _Nothing():
-        if _sdk_gated(distribution):
-            return wrapped(*args, **kwargs)
-        k, sc = _llm_syscall(instance, api, args, kwargs, who)
-        return k.call(sc, lambda _lease: wrapped(*args, **kwargs))
-
-
-async def _llm_acall(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    if inside_llm_call():
-        return await wrapped(*args, **kwargs)
-    who = _caller(kwargs)
-    distribution, api = _provider_entry(instance)
-    with acting_as(who) if who is not None else _Nothing():
-        if _sdk_gated(distribution):
-            return await wrapped(*args, **kwargs)
-        k, sc = _llm_syscall(instance, api, args, kwargs, who)
-        return await k.acall(sc, lambda _lease: wrapped(*args, **kwargs))
 
 
 # -- tools ----------------------------------------------------------------------------------------
@@ -191,44 +85,7 @@ def _is_delegation(instance: Any) -> bool:
 
 
 def _tool_name(instance: Any) -> str:
-    name = getattr(instance, "name", None)
-    return name if isinstance(name, str) and name else type(instance).__name__
-
-
-def _tool_run(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    if inside_syscall() or _is_delegation(instance):
-        return wrapped(*args, **kwargs)
-    from aios.runtime import kernel
-
-    try:
-        return kernel().run_tool(
-            _tool_name(instance), lambda: wrapped(*args, **kwargs), framework=FRAMEWORK,
-            agent=current_agent(), arguments=_tool_input(args, kwargs),
-        )
-    except ToolRefused as exc:
-        return str(exc)  # see _tool_input
-
-
-async def _tool_arun(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    if inside_syscall() or _is_delegation(instance):
-        return await wrapped(*args, **kwargs)
-    from aios.runtime import kernel
-
-    # Captured here: crewai runs sync tools under ``ainvoke`` in an executor without the context.
-    try:
-        return await kernel().arun_tool(
-            _tool_name(instance), lambda: wrapped(*args, **kwargs), framework=FRAMEWORK,
-            agent=current_agent(), arguments=_tool_input(args, kwargs),
-        )
-    except ToolRefused as exc:
-        return str(exc)
-
-
-# -- a refused tool call -------------------------------------------------------------------------
-# Its text is the tool's result, which crewai shows the model as the observation. Raising would
-# make crewai's ToolUsage retry the tool (asking the approver again) before it gives up.
-def _tool_input(args: Any, kwargs: Any) -> Any:
-    return args[0] if len(args) == 1 and not kwargs else (kwargs or list(args))
+    return first_text(instance, "name") or type(instance).__name__
 
 
 # -- the adapter ----------------------------------------------------------------------------------
@@ -237,6 +94,11 @@ class CrewAIAdapter(Adapter):
     distribution = "crewai"
     supported = ">=1.15,<2"
     module = "crewai"
+    framework = FRAMEWORK
+    sdk_backed = {
+        "crewai.llms.providers.openai.completion.OpenAICompletion": "openai",
+        "crewai.llms.providers.anthropic.completion.AnthropicCompletion": "anthropic",
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -248,11 +110,11 @@ class CrewAIAdapter(Adapter):
         for method in ("aexecute_task", "kickoff_async", "akickoff"):
             self.wrap("crewai.agent.core", f"Agent.{method}", _aas_agent)
         for owner in ("BaseTool", "Tool"):
-            self.wrap("crewai.tools.base_tool", f"{owner}.run", _tool_run)
-            self.wrap("crewai.tools.base_tool", f"{owner}.arun", _tool_arun)
-        self.wrap("crewai.tools.structured_tool", "CrewStructuredTool.invoke", _tool_run)
-        self.wrap("crewai.tools.structured_tool", "CrewStructuredTool.ainvoke", _tool_arun)
-        for module, cls_name, _dist, _api in _PROVIDERS:
+            self.wrap("crewai.tools.base_tool", f"{owner}.run", self._tool_run)
+            self.wrap("crewai.tools.base_tool", f"{owner}.arun", self._tool_arun)
+        self.wrap("crewai.tools.structured_tool", "CrewStructuredTool.invoke", self._tool_run)
+        self.wrap("crewai.tools.structured_tool", "CrewStructuredTool.ainvoke", self._tool_arun)
+        for module, cls_name in _PROVIDERS:
             # Provider modules import their SDK: patch them when (if ever) crewai imports them.
             if module in sys.modules:
                 self._wrap_provider(module, cls_name)
@@ -265,9 +127,70 @@ class CrewAIAdapter(Adapter):
         if not isinstance(cls, type):
             return
         if "call" in cls.__dict__:
-            self.wrap(cls, "call", _llm_call)
+            self.wrap(cls, "call", self._llm_call)
         if "acall" in cls.__dict__:
-            self.wrap(cls, "acall", _llm_acall)
+            self.wrap(cls, "acall", self._llm_acall)
+
+    # -- LLM calls (unless an SDK adapter makes the syscall at the transport) ----------------------
+    def _syscall(self, llm: Any, args: Any, kwargs: dict[str, Any], who: AgentIdentity | None) -> Syscall:
+        max_tokens = getattr(llm, "max_tokens", None) or getattr(llm, "max_completion_tokens", None)
+        return self.llm_syscall(
+            api="anthropic.messages" if self.sdk_of(type(llm)) == "anthropic" else "openai.chat",
+            model=getattr(llm, "model", None),
+            base_url=getattr(llm, "base_url", None) or getattr(llm, "api_base", None),
+            prompt=args[0] if args else kwargs.get("messages"),
+            max_tokens=int(max_tokens) if max_tokens else None,
+            stream=bool(getattr(llm, "stream", False)),
+            agent=who,
+        )
+
+    def _llm_call(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if inside_llm_call():
+            return wrapped(*args, **kwargs)
+        who = _caller(kwargs)
+        with acting_as(who) if who is not None else nullcontext():
+            if self.gated_below(type(instance)):
+                return wrapped(*args, **kwargs)
+            sc = self._syscall(instance, args, kwargs, who)
+            return self.kernel.call(sc, lambda _lease: wrapped(*args, **kwargs))
+
+    async def _llm_acall(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if inside_llm_call():
+            return await wrapped(*args, **kwargs)
+        who = _caller(kwargs)
+        with acting_as(who) if who is not None else nullcontext():
+            if self.gated_below(type(instance)):
+                return await wrapped(*args, **kwargs)
+            sc = self._syscall(instance, args, kwargs, who)
+            return await self.kernel.acall(sc, lambda _lease: wrapped(*args, **kwargs))
+
+    # -- tools: the one place a crewai tool call reaches the kernel --------------------------------
+    def _tool_run(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if _is_delegation(instance):
+            return wrapped(*args, **kwargs)
+        try:
+            return self.run_tool(
+                _tool_name(instance),
+                lambda: wrapped(*args, **kwargs),
+                agent=current_agent(),
+                arguments=_tool_input(args, kwargs),
+            )
+        except ToolRefused as exc:
+            return str(exc)  # see _tool_input
+
+    async def _tool_arun(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if _is_delegation(instance):
+            return await wrapped(*args, **kwargs)
+        # Captured here: crewai runs sync tools under ``ainvoke`` in an executor without the context.
+        try:
+            return await self.arun_tool(
+                _tool_name(instance),
+                lambda: wrapped(*args, **kwargs),
+                agent=current_agent(),
+                arguments=_tool_input(args, kwargs),
+            )
+        except ToolRefused as exc:
+            return str(exc)
 
     def _provider_hook(self, module: str, cls_name: str) -> Callable[[Any], None]:
         def hook(_module: Any) -> None:
@@ -281,3 +204,10 @@ class CrewAIAdapter(Adapter):
 @hookimpl
 def aios_register_adapters(register: Callable[[Adapter], None]) -> None:
     register(CrewAIAdapter())
+
+
+# -- a refused tool call -------------------------------------------------------------------------
+# Its text is the tool's result, which crewai shows the model as the observation. Raising would
+# make crewai's ToolUsage retry the tool (asking the approver again) before it gives up.
+def _tool_input(args: Any, kwargs: Any) -> Any:
+    return args[0] if len(args) == 1 and not kwargs else (kwargs or list(args))

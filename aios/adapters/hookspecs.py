@@ -2,6 +2,10 @@
 
 A plugin is a module or object with functions marked ``@aios.adapters.hookimpl``, registered
 through the entry-point group ``aios`` (or listed in ``DEFAULT_PLUGINS`` for the built-ins).
+Hooks are called through pluggy, so an implementation takes only the arguments it names (a hook
+may gain arguments without breaking it), and a misspelled ``aios_*`` hook is reported when the
+plugins load. The registration hooks are historic: a plugin registered late is still asked.
+An exception in any hook is reported with the plugin's name; the others keep working.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ hookspec = pluggy.HookspecMarker("aios")
 hookimpl = pluggy.HookimplMarker("aios")
 
 
-@hookspec
+@hookspec(historic=True)
 def aios_register_adapters(register: Callable[[Adapter], None]) -> None:
     """Register framework adapters.
 
@@ -31,7 +35,7 @@ def aios_register_adapters(register: Callable[[Adapter], None]) -> None:
     """
 
 
-@hookspec
+@hookspec(historic=True)
 def aios_register_policies(register: Callable[[type[Policy]], None]) -> None:
     """Register scheduling policies, selectable by their ``name`` in the config key ``policy``.
 
@@ -46,7 +50,9 @@ def aios_syscall_observer(kernel: Kernel) -> Any:
     The object may define ``on_submit(syscall)``, called before a syscall is queued (raise
     :class:`aios.AccessDenied` there to refuse it: quotas, access rules), and
     ``on_finish(syscall)``, called once when it ends done, failed or cancelled, with its timings,
-    tokens and error (tracing, metrics). Together they bracket each syscall.
+    tokens and error (tracing, metrics). Together they bracket each syscall. Any other exception
+    from either method is a bug of the plugin: it is logged once with the plugin's name, and
+    the call goes on as if the observer were not there.
 
     :param kernel: the kernel being booted.
     """

@@ -30,26 +30,19 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from typing import Any
 
 import wrapt
 
-from aios.adapters.base import Adapter
+from aios.adapters._sdk_usage import read_usage
+from aios.adapters.base import Adapter, aeach_step_in, each_step_in, first_text
 from aios.adapters.hookspecs import hookimpl
 from aios.errors import ToolRefused
-from aios.kernel.context import (
-    AgentIdentity,
-    acting_as,
-    current_agent,
-    inside_llm_call,
-    inside_syscall,
-    syscall_scope,
-    tool_call,
-)
+from aios.kernel.context import AgentIdentity, acting_as, current_agent, inside_llm_call
 from aios.kernel.failures import Usage
-from aios.kernel.lease import Lease
-from aios.kernel.tokens import estimate_tokens
+from aios.kernel.syscall import Syscall
 
 log = logging.getLogger("aios.adapters")
 
@@ -59,12 +52,9 @@ _PREGEL = "langgraph.pregel.main"
 _DEFAULT_GRAPH_NAME = "LangGraph"
 _CHAT_MODELS = "langchain_core.language_models.chat_models"
 _TOOLS = "langchain_core.tools.base"
-#: Integration packages whose chat models send their requests through a provider SDK.
-_SDK_OF_PACKAGE: dict[str, str] = {"langchain_openai": "openai", "langchain_anthropic": "anthropic"}
 _API_OF_SDK: dict[str, str] = {"openai": "openai.chat", "anthropic": "anthropic.messages"}
 #: Provider-call methods of a chat model class, gated when the class is not SDK-backed.
 _PROVIDER_METHODS = ("_generate", "_agenerate", "_stream", "_astream")
-_END = object()
 
 
 # -- who is calling ---------------------------------------------------------------------------------
@@ -121,87 +111,41 @@ def _tool_identity(kwargs: Mapping[str, Any]) -> AgentIdentity | None:
     return _named_identity(metadata) or current_agent()
 
 
+def _as(ident: AgentIdentity | None, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` run as ``ident`` (as it is when ``None``)."""
+    if ident is None:
+        return fn
+
+    def run() -> Any:
+        with acting_as(ident):
+            return fn()
+
+    return run
+
+
 # -- identity wrappers --------------------------------------------------------------------------------
-def _identified(gen: Iterator[Any], ident: AgentIdentity) -> Iterator[Any]:
-    """Iterate ``gen`` as ``ident``: the model's work happens inside each ``next``."""
-    try:
-        while True:
-            with acting_as(ident):
-                item = next(gen, _END)
-            if item is _END:
-                return
-            yield item
-    finally:
-        close = getattr(gen, "close", None)
-        if close is not None:
-            close()
-
-
-async def _aidentified(gen: AsyncIterator[Any], ident: AgentIdentity) -> AsyncIterator[Any]:
-    try:
-        while True:
-            with acting_as(ident):
-                try:
-                    item = await gen.__anext__()
-                except StopAsyncIteration:
-                    return
-            yield item
-    finally:
-        aclose = getattr(gen, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-
-def _graph_stream(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+def _named_steps(
+    each_step: Callable[..., Any], ident: AgentIdentity | None, gen: Any
 ) -> Any:
-    ident = None if inside_llm_call() else _graph_identity(instance, args, kwargs)
-    gen = wrapped(*args, **kwargs)
-    return gen if ident is None else _identified(gen, ident)
+    """``gen`` with each step run as ``ident`` (``each_step_in`` or ``aeach_step_in``)."""
+    return gen if ident is None else each_step(gen, lambda: acting_as(ident))
 
 
-def _graph_astream(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    ident = None if inside_llm_call() else _graph_identity(instance, args, kwargs)
-    gen = wrapped(*args, **kwargs)
-    return gen if ident is None else _aidentified(gen, ident)
+def _graph_stream(each_step: Callable[..., Any]) -> Callable[..., Any]:
+    """A wrapper for ``Pregel.stream``/``astream``: the graph's steps run as the graph."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        ident = None if inside_llm_call() else _graph_identity(instance, args, kwargs)
+        return _named_steps(each_step, ident, wrapped(*args, **kwargs))
+
+    return wrapper
 
 
 # -- the LLM syscall for chat models not backed by a patched SDK ------------------------------------------
-def _sdk_of(cls: type) -> str | None:
-    for klass in cls.__mro__:
-        sdk = _SDK_OF_PACKAGE.get(klass.__module__.split(".", 1)[0])
-        if sdk is not None:
-            return sdk
-    return None
-
-
-def _sdk_adapter_active(sdk: str) -> bool:
-    from aios.adapters.plugins import plugins
-
-    return any(
-        a.patched and a.name != LangchainAdapter.name and a.module.split(".", 1)[0] == sdk
-        for a in plugins().adapters.values()
-    )
-
-
-def _gated_here(model: Any) -> bool:
-    """Whether this adapter makes the LLM syscall (else the SDK adapter does, one layer down)."""
-    inside = inside_syscall()
-    if inside in ("llm", "suppressed"):
-        return False
-    sdk = _sdk_of(type(model))
-    if sdk is None:
-        return True
-    return not _sdk_adapter_active(sdk)
-
-
 def _model_name(model: Any) -> str | None:
-    for attr in ("model_name", "model", "model_id"):
-        value = getattr(model, attr, None)
-        if isinstance(value, str) and value:
-            return value
+    name = first_text(model, "model_name", "model", "model_id")
+    if name is not None:
+        return name
     try:
         llm_type = model._llm_type
     except Exception:  # an abstract or failing property: the class name will do
@@ -210,255 +154,32 @@ def _model_name(model: Any) -> str | None:
 
 
 def _base_url(model: Any) -> str | None:
-    for attr in ("openai_api_base", "anthropic_api_url", "base_url"):
-        value = getattr(model, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    return None
+    return first_text(model, "openai_api_base", "anthropic_api_url", "base_url")
 
 
-def _llm_syscall(
-    kernel: Any, model: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, stream: bool
-) -> Any:
-    messages = _arg(args, kwargs, 0, "messages") or []
-    contents = [getattr(m, "content", m) for m in messages]
-    max_tokens = getattr(model, "max_tokens", None)
-    sdk = _sdk_of(type(model))
-    return kernel.llm_syscall(
-        api=_API_OF_SDK[sdk] if sdk else FRAMEWORK,
-        model=_model_name(model),
-        base_url=_base_url(model) if sdk else None,
-        input_tokens=estimate_tokens(contents),
-        max_tokens=max_tokens if isinstance(max_tokens, int) else None,
-        stream=stream,
-        framework=FRAMEWORK,
-    )
-
-
-def _usage_of_message(message: Any) -> Usage | None:
-    meta = getattr(message, "usage_metadata", None)
-    if not meta:
-        return None
-    return Usage(meta.get("input_tokens"), meta.get("output_tokens"))
+def _message_usage(message: Any) -> Usage | None:
+    return read_usage(getattr(message, "usage_metadata", None))
 
 
 def _result_outcome(result: Any) -> tuple[Usage | None, None]:
     """Usage of a ``ChatResult``: its messages' ``usage_metadata`` summed."""
-    total_in = total_out = 0
-    seen = False
+    total: Usage | None = None
     for gen in getattr(result, "generations", None) or []:
-        usage = _usage_of_message(getattr(gen, "message", None))
-        if usage is not None:
-            seen = True
-            total_in += usage.input_tokens or 0
-            total_out += usage.output_tokens or 0
-    return (Usage(total_in, total_out) if seen else None), None
+        total = _add_chunk(total, gen)
+    return total, None
 
 
-class _ChunkUsage:
-    """Usage reported by a stream's chunks (usually only the last one carries it)."""
-
-    def __init__(self) -> None:
-        self.input_tokens = 0
-        self.output_tokens = 0
-        self.seen = False
-
-    def add(self, chunk: Any) -> None:
-        usage = _usage_of_message(getattr(chunk, "message", None))
-        if usage is not None:
-            self.seen = True
-            self.input_tokens += usage.input_tokens or 0
-            self.output_tokens += usage.output_tokens or 0
-
-    def value(self) -> Usage | None:
-        return Usage(self.input_tokens, self.output_tokens) if self.seen else None
-
-
-def _gate_generate(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if not _gated_here(instance):
-        return wrapped(*args, **kwargs)
-    from aios.runtime import kernel
-
-    k = kernel()
-    sc = _llm_syscall(k, instance, args, kwargs, stream=False)
-    return k.call(sc, lambda _lease: wrapped(*args, **kwargs), outcome=_result_outcome)
-
-
-async def _gate_agenerate(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if not _gated_here(instance):
-        return await wrapped(*args, **kwargs)
-    from aios.runtime import kernel
-
-    k = kernel()
-    sc = _llm_syscall(k, instance, args, kwargs, stream=False)
-    return await k.acall(sc, lambda _lease: wrapped(*args, **kwargs), outcome=_result_outcome)
-
-
-def _gate_stream(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if not _gated_here(instance):
-        return wrapped(*args, **kwargs)
-    return _gated_chunks(wrapped, instance, args, kwargs)
-
-
-def _gate_astream(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if not _gated_here(instance):
-        return wrapped(*args, **kwargs)
-    return _agated_chunks(wrapped, instance, args, kwargs)
-
-
-def _gated_chunks(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Iterator[Any]:
-    """One held LLM syscall from the first chunk to the last (admitted before the provider call)."""
-    from aios.runtime import kernel
-
-    k = kernel()
-    sc = _llm_syscall(k, instance, args, kwargs, stream=True)
-    held: list[Lease] = []
-
-    def start(lease: Lease) -> tuple[Iterator[Any], Any]:
-        it = iter(wrapped(*args, **kwargs))
-        held[:] = [lease]
-        return it, next(it, _END)
-
-    it, item = k.call(sc, start, hold=True)
-    lease = held[0]
-    usage = _ChunkUsage()
-    try:
-        while item is not _END:
-            usage.add(item)
-            yield item
-            # Later chunks are the same provider call: nothing below may intercept them again.
-            with syscall_scope("llm"):
-                item = next(it, _END)
-    except GeneratorExit:
-        lease.cancel("the stream was closed before its last chunk")
-        raise
-    except BaseException as exc:
-        lease.fail(exc)
-        raise
-    finally:
-        close = getattr(it, "close", None)
-        if close is not None:
-            close()
-    lease.succeed(usage=usage.value())
-
-
-async def _agated_chunks(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> AsyncIterator[Any]:
-    from aios.runtime import kernel
-
-    k = kernel()
-    sc = _llm_syscall(k, instance, args, kwargs, stream=True)
-    held: list[Lease] = []
-
-    async def start(lease: Lease) -> tuple[AsyncIterator[Any], Any]:
-        it = aiter(wrapped(*args, **kwargs))
-        held[:] = [lease]
-        return it, await anext(it, _END)
-
-    it, item = await k.acall(sc, start, hold=True)
-    lease = held[0]
-    usage = _ChunkUsage()
-    try:
-        while item is not _END:
-            usage.add(item)
-            yield item
-            with syscall_scope("llm"):
-                item = await anext(it, _END)
-    except GeneratorExit:
-        lease.cancel("the stream was closed before its last chunk")
-        raise
-    except BaseException as exc:
-        lease.fail(exc)
-        raise
-    finally:
-        aclose = getattr(it, "aclose", None)
-        if aclose is not None:
-            await aclose()
-    lease.succeed(usage=usage.value())
-
-
-_GATES: dict[str, Callable[..., Any]] = {
-    "_generate": _gate_generate,
-    "_agenerate": _gate_agenerate,
-    "_stream": _gate_stream,
-    "_astream": _gate_astream,
-}
-
-
-# -- tools --------------------------------------------------------------------------------------------
-def _tool_run(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if inside_syscall():
-        return wrapped(*args, **kwargs)  # a tool run by a tool is part of the outer tool's run
-    from aios.runtime import kernel
-
-    ident = _tool_identity(kwargs)
-
-    def run() -> Any:
-        if ident is None:
-            return wrapped(*args, **kwargs)
-        # Whatever the tool calls (a subagent, an SDK) is work of the agent that called it.
-        with acting_as(ident):
-            return wrapped(*args, **kwargs)
-
-    try:
-        with tool_call(kwargs.get("tool_call_id")):
-            return kernel().run_tool(
-                str(instance.name), run, framework=FRAMEWORK, agent=ident, arguments=_tool_input(args, kwargs)
-            )
-    except ToolRefused as exc:
-        return _refusal(instance, kwargs, exc)
-
-
-async def _tool_arun(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if inside_syscall():
-        return await wrapped(*args, **kwargs)
-    from aios.runtime import kernel
-
-    ident = _tool_identity(kwargs)
-
-    async def run() -> Any:
-        if ident is None:
-            return await wrapped(*args, **kwargs)
-        with acting_as(ident):
-            return await wrapped(*args, **kwargs)
-
-    try:
-        with tool_call(kwargs.get("tool_call_id")):
-            return await kernel().arun_tool(
-                str(instance.name), run, framework=FRAMEWORK, agent=ident, arguments=_tool_input(args, kwargs)
-            )
-    except ToolRefused as exc:
-        return _refusal(instance, kwargs, exc)
-
-
-# -- a refused tool call: the model reads the refusal, as it reads a handled ToolException ----------
-def _tool_input(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return args[0] if args else kwargs.get("tool_input")
-
-
-def _refusal(instance: Any, kwargs: dict[str, Any], exc: ToolRefused) -> Any:
-    """What ``BaseTool.run`` returns for a ToolException with ``handle_tool_error`` set."""
-    call_id = kwargs.get("tool_call_id")
-    if call_id is None:
-        return str(exc)
-    from langchain_core.messages import ToolMessage
-
-    return ToolMessage(content=str(exc), tool_call_id=call_id, name=str(instance.name), status="error")
+def _add_chunk(total: Usage | None, chunk: Any) -> Usage | None:
+    """Chunks' usage adds up (usually only the last one carries any)."""
+    usage = _message_usage(getattr(chunk, "message", None))
+    if usage is None:
+        return total
+    if total is None:
+        return usage
+    return Usage(
+        (total.input_tokens or 0) + (usage.input_tokens or 0),
+        (total.output_tokens or 0) + (usage.output_tokens or 0),
+    )
 
 
 # -- the adapter ----------------------------------------------------------------------------------------
@@ -469,6 +190,9 @@ class LangchainAdapter(Adapter):
     distribution = "langchain-core"
     supported = ">=1.0,<2"
     module = "langchain_core"
+    framework = FRAMEWORK
+    #: Integration packages whose chat models send their requests through a provider SDK.
+    sdk_backed = {"langchain_openai": "openai", "langchain_anthropic": "anthropic"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -481,10 +205,10 @@ class LangchainAdapter(Adapter):
     def _patch(self) -> None:
         self.wrap(_CHAT_MODELS, "BaseChatModel._generate_with_cache", self._generate_with_cache)
         self.wrap(_CHAT_MODELS, "BaseChatModel._agenerate_with_cache", self._agenerate_with_cache)
-        self.wrap(_CHAT_MODELS, "BaseChatModel.stream", self._stream)
-        self.wrap(_CHAT_MODELS, "BaseChatModel.astream", self._astream)
-        self.wrap(_TOOLS, "BaseTool.run", _tool_run)
-        self.wrap(_TOOLS, "BaseTool.arun", _tool_arun)
+        self.wrap(_CHAT_MODELS, "BaseChatModel.stream", self._stream(each_step_in))
+        self.wrap(_CHAT_MODELS, "BaseChatModel.astream", self._stream(aeach_step_in))
+        self.wrap(_TOOLS, "BaseTool.run", self._tool_run)
+        self.wrap(_TOOLS, "BaseTool.arun", self._tool_arun)
         # langgraph is optional and may be imported later: name graphs when it is.
         if not self._graph_hook:
             self._graph_hook = True
@@ -497,8 +221,8 @@ class LangchainAdapter(Adapter):
             if not self._wanted or self._graph_patched:
                 return
             try:
-                self.wrap(_PREGEL, "Pregel.stream", _graph_stream)
-                self.wrap(_PREGEL, "Pregel.astream", _graph_astream)
+                self.wrap(_PREGEL, "Pregel.stream", _graph_stream(each_step_in))
+                self.wrap(_PREGEL, "Pregel.astream", _graph_stream(aeach_step_in))
             except Exception as exc:  # a langgraph without these: agents are still named by langchain
                 log.warning("aios adapter 'langchain' could not name langgraph graphs: %s", exc)
                 return
@@ -524,56 +248,135 @@ class LangchainAdapter(Adapter):
                 # BaseChatModel's defaults only delegate to the subclass's sync methods.
                 if owner is None or owner is BaseChatModel or (owner, attr) in self._gated:
                     continue
-                self.wrap(owner, attr, _GATES[attr])
+                self.wrap(owner, attr, getattr(self, f"_gate{attr}"))
                 self._gated.add((owner, attr))
             self._classes_seen.add(cls)
 
-    # Identity around the whole model call; the LLM syscall is made below (here or in the SDK).
-    def _generate_with_cache(
-        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    # -- the LLM syscall of a provider call (unless an SDK adapter makes it below) ------------------
+    def _gated_here(self, model: Any) -> bool:
+        return not inside_llm_call() and not self.gated_below(type(model))
+
+    def _syscall(self, model: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any], stream: bool) -> Syscall:
+        messages = _arg(args, kwargs, 0, "messages") or []
+        sdk = self.sdk_of(type(model))
+        return self.llm_syscall(
+            api=_API_OF_SDK[sdk] if sdk else FRAMEWORK,
+            model=_model_name(model),
+            base_url=_base_url(model) if sdk else None,
+            prompt=[getattr(m, "content", m) for m in messages],
+            max_tokens=getattr(model, "max_tokens", None),
+            stream=stream,
+        )
+
+    def _gate_generate(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if not self._gated_here(instance):
+            return wrapped(*args, **kwargs)
+        sc = self._syscall(instance, args, kwargs, False)
+        return self.kernel.call(sc, lambda _lease: wrapped(*args, **kwargs), outcome=_result_outcome)
+
+    async def _gate_agenerate(
+        self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
     ) -> Any:
+        if not self._gated_here(instance):
+            return await wrapped(*args, **kwargs)
+        sc = self._syscall(instance, args, kwargs, False)
+        return await self.kernel.acall(
+            sc, lambda _lease: wrapped(*args, **kwargs), outcome=_result_outcome
+        )
+
+    def _gate_stream(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if not self._gated_here(instance):
+            return wrapped(*args, **kwargs)
+        sc = self._syscall(instance, args, kwargs, True)
+        return self.stream(sc, lambda: wrapped(*args, **kwargs), fold=_add_chunk)
+
+    def _gate_astream(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if not self._gated_here(instance):
+            return wrapped(*args, **kwargs)
+        sc = self._syscall(instance, args, kwargs, True)
+        return self.astream(sc, lambda: wrapped(*args, **kwargs), fold=_add_chunk)
+
+    # -- tools: the one place a langchain tool call reaches the kernel ------------------------------
+    def _tool_run(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        ident = _tool_identity(kwargs)
+        try:
+            return self.run_tool(
+                str(instance.name),
+                _as(ident, lambda: wrapped(*args, **kwargs)),
+                agent=ident,
+                arguments=_tool_input(args, kwargs),
+                call_id=kwargs.get("tool_call_id"),
+            )
+        except ToolRefused as exc:
+            return _refusal(instance, kwargs, exc)
+
+    async def _tool_arun(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        ident = _tool_identity(kwargs)
+
+        async def run() -> Any:
+            # Whatever the tool calls (a subagent, an SDK) is work of the agent that called it.
+            if ident is None:
+                return await wrapped(*args, **kwargs)
+            with acting_as(ident):
+                return await wrapped(*args, **kwargs)
+
+        try:
+            return await self.arun_tool(
+                str(instance.name),
+                run,
+                agent=ident,
+                arguments=_tool_input(args, kwargs),
+                call_id=kwargs.get("tool_call_id"),
+            )
+        except ToolRefused as exc:
+            return _refusal(instance, kwargs, exc)
+
+    # Identity around the whole model call; the LLM syscall is made below (here or in the SDK).
+    def _naming(self, instance: Any, ident: Callable[[], AgentIdentity | None]) -> Any:
+        """The context a model call runs in: as the agent langchain names, if any."""
         if inside_llm_call():
-            return wrapped(*args, **kwargs)
+            return nullcontext()
         self._gate_class(type(instance))
-        ident = _model_call_identity(args, kwargs)
-        if ident is None:
-            return wrapped(*args, **kwargs)
-        with acting_as(ident):
+        who = ident()
+        return nullcontext() if who is None else acting_as(who)
+
+    def _generate_with_cache(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        with self._naming(instance, lambda: _model_call_identity(args, kwargs)):
             return wrapped(*args, **kwargs)
 
     async def _agenerate_with_cache(
-        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
     ) -> Any:
-        if inside_llm_call():
-            return await wrapped(*args, **kwargs)
-        self._gate_class(type(instance))
-        ident = _model_call_identity(args, kwargs)
-        if ident is None:
-            return await wrapped(*args, **kwargs)
-        with acting_as(ident):
+        with self._naming(instance, lambda: _model_call_identity(args, kwargs)):
             return await wrapped(*args, **kwargs)
 
-    def _stream(
-        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        if inside_llm_call():
-            return wrapped(*args, **kwargs)
-        self._gate_class(type(instance))
-        ident = _stream_identity(args, kwargs)
-        gen = wrapped(*args, **kwargs)
-        return gen if ident is None else _identified(gen, ident)
+    def _stream(self, each_step: Callable[..., Any]) -> Callable[..., Any]:
+        """A wrapper for ``stream``/``astream``: each step runs as the agent langchain names."""
 
-    def _astream(
-        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        if inside_llm_call():
-            return wrapped(*args, **kwargs)
-        self._gate_class(type(instance))
-        ident = _stream_identity(args, kwargs)
-        gen = wrapped(*args, **kwargs)
-        return gen if ident is None else _aidentified(gen, ident)
+        def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+            if inside_llm_call():
+                return wrapped(*args, **kwargs)
+            self._gate_class(type(instance))
+            return _named_steps(each_step, _stream_identity(args, kwargs), wrapped(*args, **kwargs))
+
+        return wrapper
 
 
 @hookimpl
 def aios_register_adapters(register: Callable[[Adapter], None]) -> None:
     register(LangchainAdapter())
+
+
+# -- a refused tool call: the model reads the refusal, as it reads a handled ToolException ----------
+def _tool_input(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return args[0] if args else kwargs.get("tool_input")
+
+
+def _refusal(instance: Any, kwargs: dict[str, Any], exc: ToolRefused) -> Any:
+    """What ``BaseTool.run`` returns for a ToolException with ``handle_tool_error`` set."""
+    call_id = kwargs.get("tool_call_id")
+    if call_id is None:
+        return str(exc)
+    from langchain_core.messages import ToolMessage
+
+    return ToolMessage(content=str(exc), tool_call_id=call_id, name=str(instance.name), status="error")

@@ -8,9 +8,11 @@ Where the calls are intercepted (checked in the installed source of 0.20 and 0.2
   inside ``acting_as(agent)``, so after a handoff the next turn is the specialist's.
 * LLM calls of SDK-backed models (``OpenAIResponsesModel``, ``OpenAIChatCompletionsModel`` and
   their subclasses, from a string or an instance) become syscalls at the openai SDK transport
-  (adapter ``openai``); here they only get their agent. Any other ``Model`` (a custom subclass,
-  litellm) gets its syscall here: ``get_model`` in the run loop returns every model a turn uses,
-  and the first time a model class is seen its ``get_response``/``stream_response`` are wrapped.
+  while the ``openai`` adapter is patched; here they only get their agent. Any other ``Model``
+  (a custom subclass, litellm), and the SDK-backed ones when the ``openai`` adapter is disabled,
+  gets its syscall here (``Adapter.gated_below``, decided per call): ``get_model`` in the run
+  loop returns every model a turn uses, and the first time a model class is seen its
+  ``get_response``/``stream_response`` are wrapped.
 * Tools. ``_invoke_function_tool_with_metadata`` in ``agents.tool`` runs every function tool; the
   run loop imports it by name, so every module holding a reference is wrapped. The agent comes
   from the tool's ``ToolContext``.
@@ -20,23 +22,15 @@ from __future__ import annotations
 
 import inspect
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
-from aios.adapters.base import Adapter
+from aios.adapters._sdk_usage import latest_usage, usage_outcome
+from aios.adapters.base import Adapter, first_text
 from aios.adapters.hookspecs import hookimpl
 from aios.errors import AdapterError, ToolRefused
-from aios.kernel.context import (
-    AgentIdentity,
-    agent_run,
-    current_agent,
-    inside_llm_call,
-    syscall_scope,
-    tool_call,
-)
-from aios.kernel.failures import Usage
-from aios.kernel.lease import Lease
-from aios.kernel.tokens import estimate_tokens
+from aios.kernel.context import AgentIdentity, agent_run, agent_step, current_agent, inside_llm_call
+from aios.kernel.syscall import Syscall
 
 FRAMEWORK = "openai-agents"
 
@@ -100,142 +94,17 @@ def _turn_identity(
 async def _turn(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
+    # A fresh step: the agent may run as another agent's tool, and its calls are its own.
     ident = _turn_identity(wrapped, args, kwargs)
-    if ident is None:
-        return await wrapped(*args, **kwargs)
-    with agent_run(ident):  # acting as the turn's agent, inside its invoke_agent span
-        return await wrapped(*args, **kwargs)
+    with agent_step(ident):
+        if ident is None:
+            return await wrapped(*args, **kwargs)
+        with agent_run(ident):  # its scope hooks: the turn's invoke_agent span when tracing
+            return await wrapped(*args, **kwargs)
 
 
-# -- tools ----------------------------------------------------------------------------------------
-async def _invoke_tool(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if inside_llm_call():
-        return await wrapped(*args, **kwargs)
-    from aios.runtime import kernel
-
-    tool = _argument(wrapped, args, kwargs, "function_tool")
-    context = _argument(wrapped, args, kwargs, "context")
-    name = getattr(tool, "name", None) or "function_tool"
-    ident = identity_of(getattr(context, "agent", None)) or current_agent()
-    try:
-        with tool_call(getattr(context, "tool_call_id", None)):
-            return await kernel().arun_tool(
-                name, lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=ident,
-                arguments=_argument(wrapped, args, kwargs, "arguments"),
-            )
-    except ToolRefused as exc:
-        return _refusal(wrapped, exc)
-
-
-def _refusal(wrapped: Callable[..., Any], exc: ToolRefused) -> Any:
-    """A refused call returns its text as the tool's output, as a tool's ``failure_error_function``
-    output is returned: the model reads it and the run goes on."""
-    module = sys.modules.get(getattr(wrapped, "__module__", ""))
-    result = getattr(module, "_FunctionToolInvocationResult", None)
-    return str(exc) if result is None else result(str(exc))
-
-
-# -- models that are not served by the openai SDK ------------------------------------------------
 def _model_name(model: Any) -> str:
-    name = getattr(model, "model", None)
-    return name if isinstance(name, str) and name else type(model).__name__
-
-
-def _llm_syscall(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, stream: bool
-) -> Any:
-    from aios.runtime import kernel
-
-    instructions = _argument(wrapped, args, kwargs, "system_instructions")
-    prompt = _argument(wrapped, args, kwargs, "input")
-    settings = _argument(wrapped, args, kwargs, "model_settings")
-    return kernel().llm_syscall(
-        api=f"{FRAMEWORK}.model",
-        model=_model_name(instance),
-        input_tokens=estimate_tokens([instructions, prompt]),
-        max_tokens=getattr(settings, "max_tokens", None),
-        stream=stream,
-        framework=FRAMEWORK,
-    )
-
-
-def _usage(usage: Any) -> Usage | None:
-    if usage is None:
-        return None
-    inp, out = getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None)
-    if not inp and not out:
-        return None  # a model that reports nothing: keep the estimate
-    return Usage(inp, out)
-
-
-def _response_outcome(response: Any) -> tuple[Usage | None, None]:
-    return _usage(getattr(response, "usage", None)), None
-
-
-async def _model_get_response(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if inside_llm_call():
-        return await wrapped(*args, **kwargs)
-    from aios.runtime import kernel
-
-    sc = _llm_syscall(wrapped, instance, args, kwargs, stream=False)
-    return await kernel().acall(sc, lambda _lease: wrapped(*args, **kwargs), outcome=_response_outcome)
-
-
-def _model_stream_response(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if inside_llm_call():
-        return wrapped(*args, **kwargs)
-    return _gated_stream(wrapped, instance, args, kwargs)
-
-
-async def _gated_stream(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> AsyncIterator[Any]:
-    """The model's event stream, holding its LLM syscall until the last event (or an error)."""
-    from aios.runtime import kernel
-
-    leases: list[Lease] = []
-
-    async def start(lease: Lease) -> Any:
-        leases.append(lease)
-        return wrapped(*args, **kwargs)
-
-    sc = _llm_syscall(wrapped, instance, args, kwargs, stream=True)
-    events = (await kernel().acall(sc, start, hold=True)).__aiter__()
-    lease = leases[-1]
-    usage: Usage | None = None
-    finished = False
-    try:
-        while True:
-            # Only around the model's own work, never across our yield: the scope is a
-            # contextvar, and a yield would leak it into the run loop.
-            with syscall_scope("llm"):
-                try:
-                    event = await events.__anext__()
-                except StopAsyncIteration:
-                    finished = True
-                    break
-            response = getattr(event, "response", None)
-            if getattr(event, "type", None) == "response.completed" and response is not None:
-                usage = _usage(getattr(response, "usage", None)) or usage
-            yield event
-        lease.succeed(usage=usage)
-    except Exception as exc:
-        lease.fail(exc)
-        raise
-    except BaseException:  # closed early (GeneratorExit) or cancelled
-        lease.cancel("the stream was closed before its last event")
-        raise
-    finally:
-        closer = getattr(events, "aclose", None)
-        if not finished and closer is not None:
-            with syscall_scope("llm"):
-                await closer()
+    return first_text(model, "model") or type(model).__name__
 
 
 # -- the adapter ----------------------------------------------------------------------------------
@@ -244,6 +113,11 @@ class OpenAIAgentsAdapter(Adapter):
     distribution = "openai-agents"
     supported = ">=0.20,<1"
     module = "agents"
+    framework = FRAMEWORK
+    sdk_backed = {
+        "agents.models.openai_responses.OpenAIResponsesModel": "openai",
+        "agents.models.openai_chatcompletions.OpenAIChatCompletionsModel": "openai",
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -251,7 +125,7 @@ class OpenAIAgentsAdapter(Adapter):
 
     def _patch(self) -> None:
         self._wrap_everywhere(TURN_REFS, _turn)
-        self._wrap_everywhere(TOOL_REFS, _invoke_tool)
+        self._wrap_everywhere(TOOL_REFS, self._invoke_tool)
         self._wrap_everywhere(MODEL_REFS, self._get_model)
 
     def _unpatch(self) -> None:
@@ -285,22 +159,77 @@ class OpenAIAgentsAdapter(Adapter):
         return model
 
     def _gate_model_class(self, cls: type) -> None:
-        """Give a model class that the openai SDK does not serve its own LLM syscalls (once)."""
+        """Wrap a model class's calls, once; each call decides whether to gate (``gated_below``)."""
         if cls in self._gated:
             return
-        from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
-        from agents.models.openai_responses import OpenAIResponsesModel
-
         with self._lock:
             if cls in self._gated or not self._applied:
                 return
             self._gated.add(cls)
-            if issubclass(cls, (OpenAIResponsesModel, OpenAIChatCompletionsModel)):
-                return  # the openai SDK adapter makes these syscalls at its transport
-            self.wrap(cls, "get_response", _model_get_response)
-            self.wrap(cls, "stream_response", _model_stream_response)
+            self.wrap(cls, "get_response", self._get_response)
+            self.wrap(cls, "stream_response", self._stream_response)
+
+    # -- tools: the one place an openai-agents tool call reaches the kernel -------------------------
+    async def _invoke_tool(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        tool = _argument(wrapped, args, kwargs, "function_tool")
+        context = _argument(wrapped, args, kwargs, "context")
+        name = getattr(tool, "name", None) or "function_tool"
+        ident = identity_of(getattr(context, "agent", None)) or current_agent()
+        try:
+            return await self.arun_tool(
+                name,
+                lambda: wrapped(*args, **kwargs),
+                agent=ident,
+                arguments=_argument(wrapped, args, kwargs, "arguments"),
+                call_id=getattr(context, "tool_call_id", None),
+            )
+        except ToolRefused as exc:
+            return _refusal(wrapped, exc)
+
+    # -- models (unless the openai SDK adapter makes the syscall at its transport) --------------
+    def _syscall(
+        self, wrapped: Callable[..., Any], model: Any, args: Any, kwargs: dict[str, Any], stream: bool
+    ) -> Syscall:
+        settings = _argument(wrapped, args, kwargs, "model_settings")
+        prompt = [_argument(wrapped, args, kwargs, k) for k in ("system_instructions", "input")]
+        sdk = self.sdk_of(type(model))
+        client = getattr(model, "_client", None)
+        return self.llm_syscall(
+            api="openai.responses" if sdk else f"{FRAMEWORK}.model",
+            model=_model_name(model),
+            base_url=str(client.base_url) if sdk and client is not None else None,
+            prompt=prompt,
+            max_tokens=getattr(settings, "max_tokens", None),
+            stream=stream,
+        )
+
+    async def _get_response(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        if inside_llm_call() or self.gated_below(type(instance)):
+            return await wrapped(*args, **kwargs)
+        sc = self._syscall(wrapped, instance, args, kwargs, False)
+        return await self.kernel.acall(sc, lambda _lease: wrapped(*args, **kwargs), outcome=usage_outcome)
+
+    def _stream_response(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        if inside_llm_call() or self.gated_below(type(instance)):
+            return wrapped(*args, **kwargs)
+        sc = self._syscall(wrapped, instance, args, kwargs, True)
+        return self.astream(sc, lambda: wrapped(*args, **kwargs), fold=latest_usage)
 
 
 @hookimpl
 def aios_register_adapters(register: Callable[[Adapter], None]) -> None:
     register(OpenAIAgentsAdapter())
+
+
+def _refusal(wrapped: Callable[..., Any], exc: ToolRefused) -> Any:
+    """A refused call returns its text as the tool's output, as a tool's ``failure_error_function``
+    output is returned: the model reads it and the run goes on."""
+    module = sys.modules.get(getattr(wrapped, "__module__", ""))
+    result = getattr(module, "_FunctionToolInvocationResult", None)
+    return str(exc) if result is None else result(str(exc))

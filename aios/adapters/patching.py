@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from aios.adapters.base import Adapter
 from aios.adapters.plugins import plugins
 from aios.errors import AdapterError, UnknownFrameworkError
+
+if TYPE_CHECKING:
+    from aios.kernel.kernel import Kernel
 
 log = logging.getLogger("aios.adapters")
 
@@ -32,8 +36,10 @@ def _select(names: tuple[str, ...]) -> list[Adapter]:
     return [registry[n] for n in names]
 
 
-def patch(*names: str) -> list[str]:
+def patch(*names: str, kernel: Kernel | None = None) -> list[str]:
     """Send the calls of these frameworks through the kernel (none named: every installed one).
+
+    ``kernel`` is the kernel their calls go to (default: the process's, ``aios.get_kernel()``).
 
     Returns the names patched or waiting for their framework's import. With no names, an
     adapter that fails is logged by name with the reason and the others still patch; a named
@@ -50,7 +56,7 @@ def patch(*names: str) -> list[str]:
     done: list[str] = []
     for adapter in chosen:
         try:
-            adapter.patch()
+            adapter.patch(kernel)
         except AdapterError:
             if explicit:
                 raise
@@ -72,10 +78,10 @@ def unpatch(*names: str) -> list[str]:
 
 
 @contextmanager
-def patched(*names: str) -> Iterator[list[str]]:
+def patched(*names: str, kernel: Kernel | None = None) -> Iterator[list[str]]:
     """Patch for the duration of a ``with`` block, then restore what this block patched."""
     before = {n for n, a in plugins().adapters.items() if a.requested}
-    done = patch(*names)
+    done = patch(*names, kernel=kernel)
     try:
         yield done
     finally:

@@ -181,13 +181,22 @@ def inside_llm_call() -> bool:
     return _inside.get() in ("llm", "suppressed")
 
 
-@contextmanager
-def syscall_scope(kind: str) -> Iterator[None]:
-    token = _inside.set(kind)
-    try:
-        yield
-    finally:
-        _inside.reset(token)
+class syscall_scope:
+    """Code in this block runs inside a syscall of ``kind`` (``None``: outside any syscall).
+
+    A class, not a generator: the kernel enters one around every call it performs.
+    """
+
+    __slots__ = ("_kind", "_token")
+
+    def __init__(self, kind: str | None) -> None:
+        self._kind = kind
+
+    def __enter__(self) -> None:
+        self._token = _inside.set(self._kind)
+
+    def __exit__(self, *exc: object) -> None:
+        _inside.reset(self._token)
 
 
 @contextmanager
@@ -195,6 +204,29 @@ def suppressed() -> Iterator[None]:
     """Code in here is not intercepted by any adapter."""
     with syscall_scope("suppressed"):
         yield
+
+
+class agent_step:
+    """One step of a framework agent: run as ``identity``, outside any enclosing syscall.
+
+    An agent can run inside another's tool (delegation, agents as tools); its own LLM and tool
+    calls are then syscalls of their own, not part of the tool that started it.
+    """
+
+    __slots__ = ("_identity", "_tokens")
+
+    def __init__(self, identity: AgentIdentity | None) -> None:
+        self._identity = identity
+
+    def __enter__(self) -> None:
+        ident = self._identity
+        self._tokens = (_current.set(ident) if ident is not None else None, _inside.set(None))
+
+    def __exit__(self, *exc: object) -> None:
+        current, inside = self._tokens
+        _inside.reset(inside)
+        if current is not None:
+            _current.reset(current)
 
 
 @contextmanager

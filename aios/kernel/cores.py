@@ -36,9 +36,15 @@ class CoreSpec:
     learn_limits: bool = True
 
 
+#: API families whose providers announce their rate limits in response headers.
+_ANNOUNCING = frozenset({"openai", "anthropic"})
+
+
 def probes_limits(spec: CoreSpec) -> bool:
-    """Whether a new core starts slowly: its limits are neither configured nor yet learned."""
-    return spec.learn_limits and spec.api != "tool" and not configured_limits(spec)
+    """Whether a new core starts slowly: a provider that announces its limits, none of them
+    configured, none learned yet."""
+    family = spec.api.split(".", 1)[0]
+    return spec.learn_limits and family in _ANNOUNCING and not configured_limits(spec)
 
 
 def refunds_unused(spec: CoreSpec) -> bool:
@@ -84,6 +90,11 @@ class AdmissionCore(Protocol):
     spec: CoreSpec
     #: Whether this process holds a place in a shared waiting order here (see ``withdraw``).
     waiting: bool
+
+    @property
+    def probing(self) -> bool:
+        """Slow start: one call at a time until the provider has answered one."""
+        ...
 
     @property
     def name(self) -> str: ...
@@ -285,11 +296,11 @@ class Core:
         """Adopt the limits a provider announces in its rate-limit headers."""
         if not self.spec.learn_limits:
             return
+        self.probing = False  # the provider answered: what it says of its limits is all we learn
         announced = rate_limits_in(headers)
         if announced is None:
             return
         configured = self._configured()
-        self.probing = False
         for bucket_name, (limit, remaining) in announced.items():
             bucket = self.buckets.get(bucket_name)
             if bucket_name in configured:

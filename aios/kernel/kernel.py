@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import threading
 from collections.abc import Awaitable, Callable, Mapping
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 #: Failures of the way to the provider rather than answers from it (see ``retry.max_network_retries``).
 _NETWORK_REASONS = frozenset({"connection", "timeout"})
+log = logging.getLogger("aios.kernel")
 Classifier = Callable[[BaseException], Failure]
 Outcome = Callable[[Any], tuple[Usage | None, Mapping[str, str] | None]]
 
@@ -87,6 +89,7 @@ class Kernel:
         for spec in self.router.specs.values():
             self.scheduler.add_core(spec)
         self.observers: list[Any] = []
+        self._observer_errors: set[tuple[int, str]] = set()
         self._rng = random.Random()
         self._loop = asyncio.new_event_loop()
         self._timer: asyncio.TimerHandle | None = None
@@ -207,9 +210,7 @@ class Kernel:
                 self._check_access(sc)
                 sc.charges = self.metering.charges(sc)
             for obs in self.observers:
-                hook = getattr(obs, "on_submit", None)
-                if hook is not None:
-                    hook(sc)
+                self._notify(obs, "on_submit", sc)
         except BaseException as exc:
             self._refused(sc, exc)
             raise
@@ -286,12 +287,27 @@ class Kernel:
     def _observe_final(self, sc: Syscall) -> None:
         """Tell the observers that ``sc`` ended (once: callers only pass what they ended)."""
         for obs in self.observers:
-            hook = getattr(obs, "on_finish", None)
-            if hook is not None:
-                try:
-                    hook(sc)
-                except Exception:  # an observer's bug must not lose the caller's result
-                    pass
+            self._notify(obs, "on_finish", sc)
+
+    def _notify(self, observer: Any, method: str, sc: Syscall) -> None:
+        """Call one observer's hook. A refusal (``AdmissionError`` from ``on_submit``) stands; any
+        other exception is the observer's bug: reported once by its name, and the call goes on."""
+        hook = getattr(observer, method, None)
+        if hook is None:
+            return
+        try:
+            hook(sc)
+        except Exception as exc:
+            if method == "on_submit" and isinstance(exc, AdmissionError):
+                raise
+            key = (id(observer), method)
+            if key not in self._observer_errors:
+                self._observer_errors.add(key)
+                name = getattr(observer, "plugin_name", None) or type(observer).__qualname__
+                log.warning(
+                    "aios observer %r failed in %s: %r; calls go on without its %s "
+                    "(reported once)", name, method, exc, method
+                )
 
     # -- gated calls with retries ---------------------------------------------------------------
     def _retry(self, lease: Lease, exc: Exception, classify: Classifier) -> bool:
@@ -553,10 +569,8 @@ class Kernel:
         self._stopped = True
         for sc in self.scheduler.close():
             for obs in self.observers:
-                hook = getattr(obs, "on_finish", None)
-                if hook is not None:
-                    with contextlib.suppress(Exception):
-                        hook(sc)
+                with contextlib.suppress(Exception):
+                    self._notify(obs, "on_finish", sc)
         if self.shared is not None:
             self.shared.close()
         with contextlib.suppress(RuntimeError):

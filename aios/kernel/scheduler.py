@@ -82,10 +82,16 @@ class Scheduler:
         return self.cores.get(name)
 
     def learn(self, core_name: str, headers: Any) -> None:
+        """Adopt what a response says of its core's limits; what waits may fit now (a slow
+        start ended, a limit grew)."""
         with self._lock:
             core = self.cores.get(core_name)
-            if core is not None:
-                core.learn(headers, self.clock.now())
+            if core is None:
+                return
+            now = self.clock.now()
+            core.learn(headers, now)
+            woken = self._dispatch(now) if len(self.policy) else []
+        self._wake(woken)
 
     # -- submission ----------------------------------------------------------------------------
     def submit(self, sc: Syscall, make_waiter: Callable[[], Waiter]) -> Waiter | None:

@@ -380,7 +380,7 @@ class Recorder:
 
     def on_submit(self, sc: Syscall) -> None:
         if sc.agent == self.refuse:
-            raise PermissionError(f"{sc.agent} is refused")
+            raise AccessDenied(f"{sc.agent} is refused")
         self.submitted.append(sc.id)
 
     def on_finish(self, sc: Syscall) -> None:
@@ -397,7 +397,7 @@ def test_observers_see_every_syscall_and_may_refuse(make_kernel: MakeKernel) -> 
     assert k.call(sc, lambda lease: "x") == "x"
     assert rec.submitted == [sc.id] and rec.finished == [(sc.id, "done")]
     bad = llm(k, "evil")
-    with pytest.raises(PermissionError):
+    with pytest.raises(AccessDenied):
         k.call(bad, lambda lease: "never")
     assert bad.status is Status.FAILED and (bad.id, "failed") in rec.finished
     k.remove_observer(rec)

@@ -206,6 +206,13 @@ class SharedCore:
             return
         announced = rate_limits_in(headers)
         if announced is None:
+            if self._probe == "1":  # the provider answered without limits: end the slow start
+                self._probe = "0"
+                self.state.run(
+                    self.state.learn_script,
+                    self.keys,
+                    [now, self.spec.rate_window_s, self.channel, self.state.process, *[-1, -1, "0"] * 4],
+                )
             return
         self._probe = "0"
         configured = configured_limits(self.spec)

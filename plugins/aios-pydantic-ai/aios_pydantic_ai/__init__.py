@@ -10,6 +10,8 @@ Where Pydantic AI is intercepted (checked in pydantic-ai-slim 2.68):
 - Tools: ``FunctionToolset.call_tool`` runs every function tool (the agent's own ``@agent.tool``
   ones and any ``FunctionToolset``); sync tools then hop to a worker thread, so the identity is
   read here, before the hop, and passed explicitly.
+
+It uses only the declared plugin API, :mod:`aios.adapters.api`.
 """
 
 from __future__ import annotations
@@ -17,9 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aios.adapters import Adapter, hookimpl
-from aios.errors import ToolRefused
-from aios.kernel.context import AgentIdentity, acting_as, current_agent, inside_syscall
+from aios.adapters.api import Adapter, AgentIdentity, ToolRefused, acting_as, current_agent, hookimpl
 
 FRAMEWORK = "pydantic-ai"
 
@@ -54,33 +54,29 @@ def _iter(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) ->
     return _NamedRun(wrapped(*args, **kwargs), instance)
 
 
-async def _call_tool(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    if inside_syscall():
-        return await wrapped(*args, **kwargs)
-    from aios.runtime import kernel
-
-    name = args[0] if args else kwargs.get("name")
-    tool_args = args[1] if len(args) > 1 else kwargs.get("tool_args")
-    try:
-        return await kernel().arun_tool(
-            str(name), lambda: wrapped(*args, **kwargs), framework=FRAMEWORK, agent=current_agent(),
-            arguments=tool_args,
-        )
-    except ToolRefused as exc:
-        # The refusal is the tool's return value: the model reads it. Raising ModelRetry instead
-        # would spend the tool's retries and then fail the run.
-        return str(exc)
-
-
 class PydanticAIAdapter(Adapter):
     name = "pydantic-ai"
     distribution = "pydantic-ai-slim"
     supported = ">=2,<3"
     module = "pydantic_ai"
+    framework = FRAMEWORK
 
     def _patch(self) -> None:
         self.wrap("pydantic_ai.agent", "Agent.iter", _iter)
-        self.wrap("pydantic_ai.toolsets.function", "FunctionToolset.call_tool", _call_tool)
+        self.wrap("pydantic_ai.toolsets.function", "FunctionToolset.call_tool", self._call_tool)
+
+    async def _call_tool(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        """The one place a Pydantic AI tool call reaches the kernel."""
+        name = args[0] if args else kwargs.get("name")
+        tool_args = args[1] if len(args) > 1 else kwargs.get("tool_args")
+        try:
+            return await self.arun_tool(
+                str(name), lambda: wrapped(*args, **kwargs), agent=current_agent(), arguments=tool_args
+            )
+        except ToolRefused as exc:
+            # The refusal is the tool's return value: the model reads it. Raising ModelRetry
+            # instead would spend the tool's retries and then fail the run.
+            return str(exc)
 
 
 @hookimpl

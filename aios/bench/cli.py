@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from aios.bench import report
-from aios.bench.runner import run_scenario
+from aios.bench.litellm_peer import LiteLLMMissing, find_executable, peer_table
+from aios.bench.runner import MODE_RETRIES, run_scenario
 from aios.bench.scenarios import SCENARIOS
 
 SCALE_SIZES = (1000, 3000, 10000)
@@ -35,6 +36,25 @@ def _scale(progress: Progress, sizes: tuple[int, ...]) -> dict[str, Any]:
     return {"scenario": "scale", "points": points}
 
 
+def _modes(raw: str | None) -> tuple[str, ...] | None:
+    if not raw:
+        return None
+    names = tuple(m.strip() for m in raw.split(",") if m.strip())
+    for m in names:
+        base, _, pol = m.partition(":")
+        if base not in MODE_RETRIES or (pol and base != "aios"):
+            raise typer.BadParameter(
+                f"{m!r} is not a mode; choose from default, tuned, aios, aios:POLICY, litellm",
+                param_hint="'--modes'",
+            )
+    if "litellm" in names:
+        try:
+            find_executable()
+        except LiteLLMMissing as e:
+            raise typer.BadParameter(str(e), param_hint="'--modes'") from None
+    return names
+
+
 def bench(
     scenario: str = typer.Argument(..., help=f"One of: {', '.join([*SCENARIOS, 'scale', 'all'])}."),
     agents: int | None = typer.Option(None, min=1, help="Concurrent agents (default: the scenario's)."),
@@ -44,6 +64,9 @@ def bench(
     policy: str | None = typer.Option(None, help="Scheduling policy for the aios runs."),
     repeat: int = typer.Option(1, min=1, max=20, help="Rounds; modes alternate within each round."),
     out: Path = typer.Option(DEFAULT_OUT, help="Where results.json, results.md and plots go."),
+    modes: str | None = typer.Option(
+        None, help="Comma-separated: default, tuned, aios, aios:POLICY, litellm (default: the scenario's)."
+    ),
 ) -> None:
     """Benchmark framework agents with and without aios, side by side, on `aios sim`."""
     names = [*SCENARIOS, "scale"] if scenario == "all" else [scenario]
@@ -54,6 +77,7 @@ def bench(
                 param_hint="'SCENARIO'",
             )
     fw = tuple(f.strip() for f in frameworks.split(",")) if frameworks else None
+    mode_list = _modes(modes)
     console = Console(stderr=True)
     results: list[dict[str, Any]] = []
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
@@ -63,20 +87,32 @@ def bench(
                 results.append(_scale(progress, SCALE_SIZES))
                 continue
             sc = SCENARIOS[name]
-            task = progress.add_task(name, total=len(sc.modes) * repeat)
+            task = progress.add_task(name, total=len(mode_list or sc.modes) * repeat)
 
             def step(text: str, task: Any = task) -> None:
                 progress.update(task, description=text)
                 progress.advance(task)
 
             results.append(
-                run_scenario(sc, agents=agents, frameworks=fw, policy=policy, repeat=repeat, progress=step)
+                run_scenario(
+                    sc,
+                    agents=agents,
+                    frameworks=fw,
+                    policy=policy,
+                    repeat=repeat,
+                    progress=step,
+                    modes=mode_list,
+                )
             )
     path = report.write(results, out)
     for r in results:
         if "runs" in r:
             report.plots(r, out)
             console.print(report.markdown(r))
+            if "litellm" in r["config"].get("modes", []):
+                console.print(peer_table(r))
+                with (out / "results.md").open("a", encoding="utf-8") as md:
+                    md.write("\n" + peer_table(r))
         else:
             report.scale_plot(r["points"], out)
             for p in r["points"]:

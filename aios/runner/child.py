@@ -119,9 +119,14 @@ def _patch(names: list[str]) -> None:
             log.warning("aios run: adapter %r was not patched: %s", name, exc)
 
 
-def start() -> ProcessState | None:
-    """Patch the adapters and arrange the report at exit. Never raises."""
-    root = os.environ.pop(env.ROOT, None) == "1"
+def start(root: bool | None = None) -> ProcessState | None:
+    """Patch the adapters and arrange the report at exit. Never raises.
+
+    ``root`` is read from (and removed from) the environment unless the lazy bootstrap, which
+    removed it at start-up, passes it.
+    """
+    if root is None:
+        root = os.environ.pop(env.ROOT, None) == "1"
     try:
         from aios.adapters.plugins import plugins
 
@@ -135,3 +140,4 @@ def start() -> ProcessState | None:
     atexit.register(state.finish)
     os.register_at_fork(after_in_child=state.forked)
     return state
+

@@ -14,3 +14,5 @@ FRAMEWORKS = "AIOS_RUN_FRAMEWORKS"
 ROOT = "AIOS_RUN_ROOT"
 #: Directory where subprocesses leave their reports for the root to merge.
 SPOOL = "AIOS_RUN_SPOOL"
+#: Comma-separated modules whose first import loads aios and patches (the lazy bootstrap).
+TRIGGERS = "AIOS_RUN_TRIGGERS"

@@ -17,7 +17,7 @@ from aios.bench.litellm_peer import LiteLLMMissing, find_executable, peer_table
 from aios.bench.runner import MODE_RETRIES, run_scenario
 from aios.bench.scenarios import SCENARIOS
 
-SCALE_SIZES = (1000, 3000, 10000)
+SCALE_SIZES = (1000, 10000, 100000)
 DEFAULT_OUT = Path("bench-out")
 
 
@@ -27,7 +27,7 @@ def _scale(progress: Progress, sizes: tuple[int, ...]) -> dict[str, Any]:
     for n in sizes:
         progress.update(task, description=f"scale: {n} agents")
         proc = subprocess.run(
-            [sys.executable, "-m", "aios.bench.scale", str(n)], capture_output=True, text=True, timeout=900
+            [sys.executable, "-m", "aios.bench.scale", str(n)], capture_output=True, text=True, timeout=3600
         )
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr[-2000:])

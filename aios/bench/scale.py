@@ -38,7 +38,7 @@ Provider = Callable[[dict[str, Any]], Awaitable[Any]]
 def _sim_provider() -> Provider:
     from aios.sim import SimConfig, SimProvider
 
-    sim = SimProvider(SimConfig(profile="instant"))
+    sim = SimProvider(SimConfig.model_validate({"profile": "instant"}))
 
     async def call(body: dict[str, Any]) -> Any:
         return await sim.handle("POST", "/v1/chat/completions", body, {})

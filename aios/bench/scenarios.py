@@ -72,6 +72,19 @@ SCENARIOS: dict[str, Scenario] = {
         policy="las",
         core={"max_concurrency": 3},
     ),
+    "heavy-tail": Scenario(
+        name="heavy-tail",
+        description=(
+            "One inference server with 2 slots; agents' steps and answer lengths are heavy-tailed "
+            "(lognormals fitted to published agent traces, see aios.bench.heavy_tail)."
+        ),
+        sim_args=("--profile", "server", "--slots", "2", "--mode", "echo", "--time-scale", "25"),
+        agents=32,
+        frameworks=("openai-heavy-tail",),
+        policy="las",
+        core={"max_concurrency": 3},
+        modes=("default", "aios:fifo", "aios:las", "aios:fair"),
+    ),
     "overhead": Scenario(
         name="overhead",
         description=(

@@ -81,3 +81,59 @@ async def heavy_tail_agent(i: int, max_retries: int | None) -> str:
         return text
     finally:
         await client.close()
+
+
+def model_completions(agents: int, slots: int, order: str, seed: int = SEED) -> list[float]:
+    """Agent completion times (in output tokens) on an idealised server, for a bound on scheduling.
+
+    ``slots`` calls run at once, each taking its output length; an agent's next call is ready
+    when its previous one ends. ``order`` picks the next call among ready agents: ``"fifo"``
+    (the call ready first: what the server does with every call sent at once), ``"las"``
+    (least tokens served so far) or ``"srpt"`` (least tokens left in the whole agent: an oracle
+    that knows every agent's future, the best order for the mean).
+    """
+    import heapq
+
+    plans = [plan(i, seed) for i in range(agents)]
+    left = [sum(p) for p in plans]
+    served = [0] * agents
+    ready_at = dict.fromkeys(range(agents), 0.0)
+    step = [0] * agents
+    keys = {
+        "fifo": lambda a: (ready_at[a], a),
+        "las": lambda a: (served[a], ready_at[a], a),
+        "srpt": lambda a: (left[a], a),
+    }
+    key = keys[order]
+    running: list[tuple[float, int]] = []
+    done: list[float] = []
+    now = 0.0
+    while len(done) < agents:
+        while len(running) < slots and ready_at:
+            a = min(ready_at, key=key)
+            del ready_at[a]
+            heapq.heappush(running, (now + plans[a][step[a]], a))
+        now, a = heapq.heappop(running)
+        tokens = plans[a][step[a]]
+        served[a] += tokens
+        left[a] -= tokens
+        step[a] += 1
+        if step[a] == len(plans[a]):
+            done.append(now)
+        else:
+            ready_at[a] = now
+    return sorted(done)
+
+
+if __name__ == "__main__":
+    from statistics import mean as _mean
+
+    from aios.kernel.accounting import percentile
+
+    base = model_completions(32, 2, "fifo")
+    for name in ("fifo", "las", "srpt"):
+        times = model_completions(32, 2, name)
+        print(
+            f"{name:5} mean {_mean(times) / _mean(base):.3f} x  p99 "
+            f"{percentile(times, 99) / percentile(base, 99):.3f} x  (of every call sent at once)"
+        )

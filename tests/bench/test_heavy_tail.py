@@ -38,3 +38,15 @@ def test_the_scenario_runs_it_with_every_policy_and_without_aios() -> None:
     assert sc.frameworks == ("openai-heavy-tail",)
     assert "openai-heavy-tail" in WORKLOADS and "openai-heavy-tail" in UNNAMED
     assert "--slots" in sc.sim_args and "echo" in sc.sim_args
+
+
+def test_the_idealised_server_model_bounds_the_orders() -> None:
+    from aios.bench.heavy_tail import model_completions
+
+    work = sum(sum(plan(i)) for i in range(32))
+    runs = {o: model_completions(32, 2, o) for o in ("fifo", "las", "srpt")}
+    for times in runs.values():
+        assert len(times) == 32
+        assert times[-1] >= work / 2  # two slots cannot beat half the total work
+    # The oracle order is the best for the mean, and strictly better than sending everything.
+    assert mean(runs["srpt"]) < mean(runs["las"]) and mean(runs["srpt"]) < mean(runs["fifo"])

@@ -39,7 +39,7 @@ import httpx
 #: The version the published figures were measured with (the ``litellm`` extra pins it).
 LITELLM_VERSION = "1.108.7"
 ENV_EXECUTABLE = "AIOS_BENCH_LITELLM"
-START_TIMEOUT = 120.0
+START_TIMEOUT = 300.0
 #: Retry settings from LiteLLM's proxy documentation (reliability and config pages).
 NUM_RETRIES = 3
 ALLOWED_FAILS = 3

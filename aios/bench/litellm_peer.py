@@ -14,7 +14,7 @@ the package (``LITELLM_LOCAL_*``), no callbacks are configured, and the master k
 run and never written anywhere but the proxy's environment.
 
 LiteLLM is a separate program with its own dependency pins (it conflicts with some framework
-pins), so it may live in its own virtualenv: set ``AIOS_BENCH_LITELLM`` to its ``litellm``
+pins), so it may live in its own virtualenv: set ``BENCH_LITELLM`` to its ``litellm``
 executable; otherwise the one beside this Python, then the one on ``PATH``, is used.
 """
 
@@ -38,7 +38,8 @@ import httpx
 
 #: The version the published figures were measured with (the ``litellm`` extra pins it).
 LITELLM_VERSION = "1.108.7"
-ENV_EXECUTABLE = "AIOS_BENCH_LITELLM"
+#: Not ``AIOS_*``: that prefix belongs to the kernel configuration, which rejects unknown keys.
+ENV_EXECUTABLE = "BENCH_LITELLM"
 START_TIMEOUT = 300.0
 #: Retry settings from LiteLLM's proxy documentation (reliability and config pages).
 NUM_RETRIES = 3
@@ -64,7 +65,7 @@ class LiteLLMMissing(RuntimeError):
 
 
 def find_executable() -> str:
-    """The ``litellm`` command: ``$AIOS_BENCH_LITELLM``, beside this Python, or on ``PATH``."""
+    """The ``litellm`` command: ``$BENCH_LITELLM``, beside this Python, or on ``PATH``."""
     explicit = os.environ.get(ENV_EXECUTABLE)
     if explicit:
         if not os.access(explicit, os.X_OK):

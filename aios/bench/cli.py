@@ -13,10 +13,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from aios.bench import report
-from aios.bench.runner import run_scenario
+from aios.bench.litellm_peer import LiteLLMMissing, find_executable, peer_table
+from aios.bench.runner import MODE_RETRIES, run_scenario
 from aios.bench.scenarios import SCENARIOS
 
-SCALE_SIZES = (1000, 3000, 10000)
+SCALE_SIZES = (1000, 10000, 100000)
 DEFAULT_OUT = Path("bench-out")
 
 
@@ -26,7 +27,7 @@ def _scale(progress: Progress, sizes: tuple[int, ...]) -> dict[str, Any]:
     for n in sizes:
         progress.update(task, description=f"scale: {n} agents")
         proc = subprocess.run(
-            [sys.executable, "-m", "aios.bench.scale", str(n)], capture_output=True, text=True, timeout=900
+            [sys.executable, "-m", "aios.bench.scale", str(n)], capture_output=True, text=True, timeout=3600
         )
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr[-2000:])
@@ -46,6 +47,25 @@ def _shared(agents: int | None, repeat: int, out: Path) -> None:
     path = shared.write(result, out)
     console.print(shared.markdown(result))
     console.print(f"wrote {path}")
+
+
+def _modes(raw: str | None) -> tuple[str, ...] | None:
+    if not raw:
+        return None
+    names = tuple(m.strip() for m in raw.split(",") if m.strip())
+    for m in names:
+        base, _, pol = m.partition(":")
+        if base not in MODE_RETRIES or (pol and base != "aios"):
+            raise typer.BadParameter(
+                f"{m!r} is not a mode; choose from default, tuned, aios, aios:POLICY, litellm",
+                param_hint="'--modes'",
+            )
+    if "litellm" in names:
+        try:
+            find_executable()
+        except LiteLLMMissing as e:
+            raise typer.BadParameter(str(e), param_hint="'--modes'") from None
+    return names
 
 
 def bench(
@@ -82,6 +102,9 @@ def bench(
         3, min=0, max=50, help="Your program: re-runs of copies failed by an LLM error."
     ),
     timeout: float = typer.Option(600.0, min=1, help="Your program: seconds before a copy is stopped."),
+    modes: str | None = typer.Option(
+        None, help="Comma-separated: default, tuned, aios, aios:POLICY, litellm (default: the scenario's)."
+    ),
 ) -> None:
     """Benchmark agents with and without aios, side by side: built-in scenarios, or your program.
 
@@ -134,6 +157,7 @@ def bench(
                 param_hint="'SCENARIO'",
             )
     fw = tuple(f.strip() for f in frameworks.split(",")) if frameworks else None
+    mode_list = _modes(modes)
     console = Console(stderr=True)
     results: list[dict[str, Any]] = []
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
@@ -143,20 +167,32 @@ def bench(
                 results.append(_scale(progress, SCALE_SIZES))
                 continue
             sc = SCENARIOS[name]
-            task = progress.add_task(name, total=len(sc.modes) * repeat)
+            task = progress.add_task(name, total=len(mode_list or sc.modes) * repeat)
 
             def step(text: str, task: Any = task) -> None:
                 progress.update(task, description=text)
                 progress.advance(task)
 
             results.append(
-                run_scenario(sc, agents=agents, frameworks=fw, policy=policy, repeat=repeat, progress=step)
+                run_scenario(
+                    sc,
+                    agents=agents,
+                    frameworks=fw,
+                    policy=policy,
+                    repeat=repeat,
+                    progress=step,
+                    modes=mode_list,
+                )
             )
     path = report.write(results, out)
     for r in results:
         if "runs" in r:
             report.plots(r, out)
             console.print(report.markdown(r))
+            if "litellm" in r["config"].get("modes", []):
+                console.print(peer_table(r))
+                with (out / "results.md").open("a", encoding="utf-8") as md:
+                    md.write("\n" + peer_table(r))
         else:
             report.scale_plot(r["points"], out)
             for p in r["points"]:

@@ -21,7 +21,7 @@ TELEMETRY_OFF = {
     "OTEL_SDK_DISABLED": "true",
 }
 #: What each mode sets: the framework defaults, SDK retries turned up, or aios.
-MODE_RETRIES: dict[str, int | None] = {"default": None, "tuned": 10, "aios": None}
+MODE_RETRIES: dict[str, int | None] = {"default": None, "tuned": 10, "aios": None, "litellm": None}
 MAX_RERUN_ROUNDS = 30
 
 
@@ -29,9 +29,13 @@ AgentDone = Callable[[bool], None]
 
 
 def _worker(
-    sim: SimServer, spec: dict[str, Any], timeout: float, on_agent: AgentDone | None = None
+    sim: SimServer,
+    spec: dict[str, Any],
+    timeout: float,
+    on_agent: AgentDone | None = None,
+    provider_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    env = {**os.environ, **sim.env(), **TELEMETRY_OFF}
+    env = {**os.environ, **(provider_env or sim.env()), **TELEMETRY_OFF}
     proc = subprocess.Popen(
         [sys.executable, "-m", "aios.bench.worker", json.dumps(spec)],
         stdout=subprocess.PIPE,
@@ -80,18 +84,48 @@ def run_mode(
     on_agent: AgentDone | None = None,
     rerun_failed: bool = True,
 ) -> dict[str, Any]:
+    # "aios:las" is aios with that policy; "litellm" is the default agents behind a LiteLLM proxy.
+    base, _, mode_policy = mode.partition(":")
+    if base == "litellm":
+        from aios.bench.litellm_peer import LiteLLMProxy, proxy_config
+        from aios.bench.workloads import MODEL
+
+        with LiteLLMProxy(proxy_config(sim.openai_base_url, MODEL, scenario.core)) as proxy:
+            return _run_mode(
+                sim, scenario, mode, agents, frameworks, policy, timeout, on_agent, rerun_failed, proxy
+            )
+    return _run_mode(
+        sim, scenario, mode, agents, frameworks, mode_policy or policy, timeout, on_agent, rerun_failed
+    )
+
+
+def _run_mode(
+    sim: SimServer,
+    scenario: Scenario,
+    mode: str,
+    agents: int,
+    frameworks: tuple[str, ...],
+    policy: str | None,
+    timeout: float,
+    on_agent: AgentDone | None,
+    rerun_failed: bool,
+    proxy: Any = None,
+) -> dict[str, Any]:
+    base = mode.partition(":")[0]
+    provider_env = proxy.env() if proxy is not None else None
     spec: dict[str, Any] = {
-        "mode": "aios" if mode == "aios" else "plain",
+        "mode": "aios" if base == "aios" else "plain",
         "frameworks": list(frameworks),
-        "max_retries": MODE_RETRIES[mode],
+        "max_retries": MODE_RETRIES[base],
         "indices": list(range(agents)),
         "kernel": scenario.kernel_config(sim.openai_base_url, policy),
         "warmup": scenario.warmup,
     }
     sim.reset()
-    run = _worker(sim, spec, timeout, on_agent)
+    run = _worker(sim, spec, timeout, on_agent, provider_env)
     run["mode"] = mode
     result = summarize(run, sim.stats())
+    result["agent_429s"] = _agent_429s(base, result, run, proxy)
     # A user re-runs the agents that failed, from scratch, until every one has succeeded.
     all_done = run["makespan_s"]
     failed = [a["agent"] for a in run["agents"] if not a["ok"]]
@@ -100,7 +134,9 @@ def run_mode(
     while rerun_failed and failed and rounds < MAX_RERUN_ROUNDS:
         rounds += 1
         sim.reset()
-        rerun = _worker(sim, {**spec, "indices": failed}, timeout)
+        if proxy is not None:
+            proxy.mark()
+        rerun = _worker(sim, {**spec, "indices": failed}, timeout, provider_env=provider_env)
         rerun_times += [all_done + a["completion_s"] for a in rerun["agents"] if a["ok"]]
         all_done += rerun["makespan_s"]
         failed = [a["agent"] for a in rerun["agents"] if not a["ok"]]
@@ -109,12 +145,22 @@ def run_mode(
     result["all_done_s"] = all_done
     result["all_done_complete"] = not failed
     result["rerun_rounds"] = rounds
-    if scenario.request_quota is not None and mode == "aios":
+    if scenario.request_quota is not None and base == "aios":
         capacity, rate = scenario.request_quota
         minimum = max(0.0, result["useful_requests"] - capacity) / rate
         result["quota_minimum_s"] = minimum
         result["makespan_vs_quota_minimum"] = ratio(result["makespan_s"], minimum)
     return result
+
+
+def _agent_429s(base: str, result: dict[str, Any], run: dict[str, Any], proxy: Any) -> int:
+    """Rate-limit responses the agents' own clients received (their SDKs then retry or fail)."""
+    if proxy is not None:
+        return int(proxy.responses().get("429", 0))
+    if base == "aios":
+        # The kernel retries 429s itself; one reaches an agent only as the error it fails with.
+        return sum(1 for a in run["agents"] if a["error"] and "RateLimit" in a["error"])
+    return int(result["rate_limited_429"])
 
 
 def run_scenario(
@@ -125,13 +171,15 @@ def run_scenario(
     policy: str | None = None,
     repeat: int = 1,
     progress: Callable[[str], None] | None = None,
+    modes: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
+    modes = modes or scenario.modes
     agents = agents or scenario.agents
     frameworks = frameworks or scenario.frameworks
     runs: list[dict[str, Any]] = []
     with SimServer([*scenario.sim_args, "--seed", "7"]) as sim:
         for rep in range(repeat):
-            for mode in scenario.modes:
+            for mode in modes:
                 if progress:
                     progress(f"{scenario.name}: {mode} (round {rep + 1}/{repeat})")
                 result = run_mode(sim, scenario, mode, agents=agents, frameworks=frameworks, policy=policy)
@@ -147,6 +195,7 @@ def run_scenario(
             "sim_args": list(scenario.sim_args),
             "core": scenario.core,
             "repeat": repeat,
+            "modes": list(modes),
         },
         "runs": runs,
         "ratios": {
@@ -184,6 +233,13 @@ def ratios(runs: list[dict[str, Any]]) -> dict[str, float | None]:
             _median(runs, base, "all_done_s"), _median(runs, "aios", "all_done_s")
         )
     out["makespan_vs_quota_minimum"] = _median(runs, "aios", "makespan_vs_quota_minimum")
+    for mode in sorted({r["mode"] for r in runs}):
+        # The peer and per-policy aios runs, each against the frameworks' defaults.
+        if mode == "litellm" or mode.startswith("aios:"):
+            for key in ("makespan_s", "mean_completion_s", "p99_completion_s", "all_done_s"):
+                out[f"{mode}_{key.removesuffix('_s')}_vs_default"] = ratio(
+                    _median(runs, mode, key), _median(runs, "default", key)
+                )
     return out
 
 
@@ -192,8 +248,13 @@ def per_call(runs: list[dict[str, Any]], calls: int) -> dict[str, float | None]:
     plain, through = _median(runs, "default", "makespan_s"), _median(runs, "aios", "makespan_s")
     if plain is None or through is None:
         return {}
-    return {
+    out: dict[str, float | None] = {
         "plain_ms_per_call": 1000 * plain / calls,
         "aios_ms_per_call": 1000 * through / calls,
         "added_ms_per_call": 1000 * (through - plain) / calls,
     }
+    hop = _median(runs, "litellm", "makespan_s")
+    if hop is not None:
+        out["litellm_ms_per_call"] = 1000 * hop / calls
+        out["litellm_added_ms_per_call"] = 1000 * (hop - plain) / calls
+    return out

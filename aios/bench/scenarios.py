@@ -72,6 +72,22 @@ SCENARIOS: dict[str, Scenario] = {
         policy="las",
         core={"max_concurrency": 3},
     ),
+    "heavy-tail": Scenario(
+        name="heavy-tail",
+        description=(
+            "One inference server with 2 slots; agents' steps and answer lengths are heavy-tailed "
+            "(lognormals fitted to published agent traces, see aios.bench.heavy_tail)."
+        ),
+        sim_args=("--profile", "server", "--slots", "2", "--mode", "echo", "--time-scale", "25"),
+        agents=32,
+        frameworks=("openai-heavy-tail",),
+        policy="las",
+        core={"max_concurrency": 3},
+        modes=("default", "aios:fifo", "aios:las", "aios:fair"),
+        # The first LAS level at about one average call (0.2 s here) rather than the default
+        # 10 s, which suits sessions of minutes: at 10 s the first agents keep the slots.
+        kernel_extra={"las_first_level_s": 0.25},
+    ),
     "overhead": Scenario(
         name="overhead",
         description=(

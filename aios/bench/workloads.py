@@ -11,6 +11,8 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aios.bench.heavy_tail import heavy_tail_agent
+
 MODEL = "gpt-4o-mini"
 Workload = Callable[[int, int | None], Awaitable[str]]
 
@@ -184,13 +186,14 @@ async def autogen_agent(i: int, max_retries: int | None) -> str:
 FRAMEWORK_AGENTS: tuple[str, ...] = ("openai", "langchain", "openai-agents", "autogen")
 
 #: Workloads whose framework has no notion of an agent name (the raw SDK).
-UNNAMED = frozenset({"openai", "openai-session", "openai-calls"})
+UNNAMED = frozenset({"openai", "openai-session", "openai-calls", "openai-heavy-tail"})
 
 #: Modules each workload imports, loaded before the clock starts (imports are not agent work).
 IMPORTS: dict[str, tuple[str, ...]] = {
     "openai": ("openai",),
     "openai-session": ("openai",),
     "openai-calls": ("openai",),
+    "openai-heavy-tail": ("openai",),
     "langchain": ("langchain.agents", "langchain_core.tools", "langchain_openai"),
     "openai-agents": ("agents", "openai"),
     "autogen": ("autogen_agentchat.agents", "autogen_ext.models.openai"),
@@ -200,6 +203,7 @@ WORKLOADS: dict[str, Workload] = {
     "openai": openai_agent,
     "openai-session": openai_session_agent,
     "openai-calls": openai_calls_agent,
+    "openai-heavy-tail": heavy_tail_agent,
     "langchain": langchain_agent,
     "openai-agents": openai_agents_agent,
     "autogen": autogen_agent,

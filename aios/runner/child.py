@@ -166,9 +166,14 @@ def _watch_fd() -> int | None:
     return fd
 
 
-def start() -> ProcessState | None:
-    """Patch the adapters and arrange the report at exit. Never raises."""
-    root = os.environ.pop(env.ROOT, None) == "1"
+def start(root: bool | None = None) -> ProcessState | None:
+    """Patch the adapters and arrange the report at exit. Never raises.
+
+    ``root`` is read from (and removed from) the environment unless the lazy bootstrap, which
+    removed it at start-up, passes it.
+    """
+    if root is None:
+        root = os.environ.pop(env.ROOT, None) == "1"
     shared_server = os.environ.pop(env.SHARED_SERVER, None)
     try:
         from aios.adapters.plugins import plugins

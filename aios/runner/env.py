@@ -20,3 +20,5 @@ WATCH_FD = "AIOS_RUN_WATCH_FD"
 RUN_ID = "AIOS_RUN_ID"
 #: ``PID:DIR`` of the private Redis-compatible server of ``aios run --shared``; the root stops it.
 SHARED_SERVER = "AIOS_RUN_SHARED_SERVER"
+#: Comma-separated modules whose first import loads aios and patches (the lazy bootstrap).
+TRIGGERS = "AIOS_RUN_TRIGGERS"

@@ -64,7 +64,21 @@ def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict
     if opts.redis_url is not None:
         out["AIOS_REDIS_URL"] = opts.redis_url
     out.pop(env.SHARED_SERVER, None)  # only `aios run --shared` sets it, for its own server
+    out[env.TRIGGERS] = ",".join(trigger_modules(opts.frameworks))
     return out
+
+
+def trigger_modules(frameworks: Sequence[str] = ()) -> list[str]:
+    """The top-level modules whose first import makes a process load aios and patch.
+
+    Each adapter's framework module (only the chosen adapters' when ``frameworks`` is given)
+    and ``aios`` itself, so a program that boots a kernel of its own is reported too.
+    """
+    from aios.adapters.plugins import plugins
+
+    adapters = plugins().adapters
+    chosen = [adapters[n] for n in frameworks if n in adapters] if frameworks else adapters.values()
+    return sorted({"aios", *(a.module.split(".", 1)[0] for a in chosen)})
 
 
 def command(script: str | None, module: str | None, args: Sequence[str]) -> list[str]:

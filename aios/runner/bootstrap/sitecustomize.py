@@ -1,13 +1,24 @@
 """Imported by Python at start-up in every process started under ``aios run``.
 
 Kept tiny and defensive: it removes its own directory from ``sys.path``, runs the
-``sitecustomize`` that would have run without aios (if any), then patches the adapters. Nothing
-here may stop the program: an interpreter without aios installed is left alone.
+``sitecustomize`` that would have run without aios (if any), then arranges the patching.
+Nothing here may stop the program: an interpreter without aios installed is left alone.
+
+Start-up cost matters because every Python subprocess pays it again, so nothing of aios is
+imported here. ``aios run`` lists the modules that matter (``AIOS_RUN_TRIGGERS``: each
+adapter's framework module, and ``aios`` itself); the first time the program imports one of
+them, aios loads and patches every installed adapter, exactly as an eager start would have. A
+process that never imports one costs a few hundred microseconds and leaves a minimal report.
+Only the standard library is used, and of it only modules ``site`` has already loaded.
 """
 
+import atexit
 import os
 import sys
-import traceback
+from _thread import get_ident
+
+_TRIGGERS = "AIOS_RUN_TRIGGERS"
+_ROOT = "AIOS_RUN_ROOT"
 
 
 def _chain_previous() -> None:
@@ -18,21 +29,200 @@ def _chain_previous() -> None:
         import sitecustomize  # noqa: F401 - the program's own, now that ours is off the path
     except ModuleNotFoundError as exc:
         if exc.name != "sitecustomize":
-            traceback.print_exc()
+            _print_exc()
     except Exception:
         # The same courtesy site.py gives a failing sitecustomize: report and go on.
-        traceback.print_exc()
+        _print_exc()
     if "sitecustomize" not in sys.modules and this is not None:
         sys.modules["sitecustomize"] = this
 
 
-def _start_aios() -> None:
+def _print_exc():
+    import traceback  # only on failure: it costs more than the rest of this module
+
+    traceback.print_exc()
+
+
+def _start_aios(root=None):
     try:
         from aios.runner.child import start
     except ImportError:
         return  # another interpreter without aios: run the program untouched
-    start()
+    if root is None:
+        start()
+    else:
+        start(root=root)
+
+
+class _ChainedLoader:
+    """The real loader, then the hook once the module has fully executed."""
+
+    def __init__(self, loader, on_loaded):
+        self.loader = loader
+        self.on_loaded = on_loaded
+
+    def create_module(self, spec):
+        create = getattr(self.loader, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module):
+        # The module sees its own loader, not this one (importlib.resources and friends use it).
+        module.__loader__ = self.loader
+        if getattr(module, "__spec__", None) is not None:
+            module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        self.on_loaded(module.__name__)
+
+
+class _Lazy:
+    """Waits for the first trigger import; until then the process carries no aios at all."""
+
+    def __init__(self, triggers, root):
+        self.triggers = frozenset(triggers)
+        self.root = root
+        self.fired = False
+        self._looking = set()
+
+    def install(self):
+        atexit.register(self.at_exit)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self.forked)
+        sys.meta_path.insert(0, self)
+        if any(name in sys.modules for name in self.triggers):
+            self.fire()
+
+    # -- the finder ------------------------------------------------------------------------------
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.triggers or self.fired:
+            return None
+        key = (get_ident(), fullname)
+        if key in self._looking:
+            return None
+        self._looking.add(key)
+        try:
+            spec = self._find_elsewhere(fullname, path, target)
+        finally:
+            self._looking.discard(key)
+        if spec is None or spec.loader is None:
+            return None if spec is None else spec
+        spec.loader = _ChainedLoader(spec.loader, self.fire)
+        return spec
+
+    def _find_elsewhere(self, fullname, path, target):
+        # What the import system would find without us (importlib.util would cost an import).
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None:
+                return spec
+        return None
+
+    def invalidate_caches(self):
+        pass
+
+    # -- the moment ------------------------------------------------------------------------------
+    def _initializing(self, done):
+        # A framework that imports another one (openai-agents imports openai) is half-built
+        # when the inner import ends; patching then would find it incomplete. Its own import
+        # ends later and fires again.
+        for name in self.triggers:
+            if name == done:
+                continue  # the import system clears the flag of the one just executed after us
+            module = sys.modules.get(name)
+            spec = getattr(module, "__spec__", None)
+            if spec is not None and getattr(spec, "_initializing", False):
+                return True
+        return False
+
+    def fire(self, done=None):
+        if self.fired or self._initializing(done):
+            return
+        self._stop()
+        try:
+            _start_aios(root=self.root)
+        except Exception as exc:
+            print(f"aios run: adapters not patched, the program runs without aios: {exc!r}", file=sys.stderr)
+
+    def _stop(self):
+        self.fired = True
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass
+
+    def forked(self):
+        self.root = False
+
+    def at_exit(self):
+        if self.fired:
+            return  # aios loaded: its own exit handler reports
+        self._stop()
+        try:
+            _idle_report(self.pid_report())
+        except Exception as exc:
+            print(f"aios run: could not write the report: {exc!r}", file=sys.stderr)
+
+    def pid_report(self):
+        pid = os.getpid()
+        return pid, {
+            "processes": [
+                {"pid": pid, "root": False, "argv": list(sys.argv), "llm_calls": 0, "tool_calls": 0}
+            ]
+        }
+
+
+def _idle_report(pid_report):
+    """A process that made no call: its line in the run's process list, without loading aios."""
+    pid, report = pid_report
+    spool = os.environ.get("AIOS_RUN_SPOOL")
+    target = os.environ.get("AIOS_REPORT")
+    if spool and os.path.isdir(spool):
+        path = os.path.join(spool, f"{pid}.json")
+    elif target:
+        path = f"{target}.{pid}.json"
+    else:
+        return
+    tmp = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.{pid}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(_json(report))
+    os.replace(tmp, path)
+
+
+def _json(value):
+    """Enough JSON for the idle report (the json module would cost more than this whole file)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_json(str(k))}: {_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_json(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    out = []
+    for ch in text:
+        if ch in '"\\' or ord(ch) < 0x20:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _arrange():
+    raw = os.environ.get(_TRIGGERS)
+    if raw is None:
+        _start_aios()  # started without the list (an older runner): patch now
+        return
+    if os.environ.pop(_ROOT, None) == "1":
+        # The program's own process loads aios now: it merges the reports at exit anyway, and
+        # loading aios during exit would run exec() there, which makes CPython forget an
+        # unhandled KeyboardInterrupt and exit 1 instead of by SIGINT.
+        _start_aios(root=True)
+        return
+    _Lazy([n for n in raw.split(",") if n], False).install()
 
 
 _chain_previous()
-_start_aios()
+_arrange()

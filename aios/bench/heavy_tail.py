@@ -1,0 +1,139 @@
+"""Heavy-tailed agents: how many steps each takes and how long each answer is.
+
+Steps per agent (LLM calls) follow a lognormal fitted to the per-request statistics of coding
+agent traces published by SyFI TraceLab (University of Washington, "How much work does one
+coding session, and one request, contain?", tracelab.cs.washington.edu, table
+``session_internal_counts``: tool-initiated steps per request average 7.8 with p50 1, p90 20,
+p99 86, over 357,161 agent steps of Claude and Codex sessions). With the user-initiated first
+step an agent makes ``1 + tool-initiated`` calls: median 2 and p90 21, so
+``steps ~ lognormal(mu=ln 2, sigma=ln(21/2)/z_0.9)`` (sigma ≈ 1.83), rounded, at least 1,
+capped at the published p99 (87 calls).
+
+Output tokens per call follow a lognormal with the mean response length of LMSYS-Chat-1M
+(Zheng et al., ICLR 2024, Table 1: 214.5 tokens per response) and sigma 1.0 (our choice; the
+paper gives no spread), capped at 1024 tokens. Each call asks for exactly that many tokens
+(``max_tokens``) from a sim in ``echo`` mode, which answers the prompt back cut at
+``max_tokens``, so the server decodes exactly the planned length.
+
+Every draw comes from ``random.Random`` seeded with the seed and the agent's index, so an
+agent's plan is the same in every mode and every process.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from statistics import NormalDist
+from typing import Any
+
+#: Fitted to the published per-request quantiles (see the module docstring).
+STEPS_MEDIAN = 2.0
+STEPS_P90 = 21.0
+STEPS_CAP = 87
+#: LMSYS-Chat-1M mean response length, and our spread.
+OUTPUT_MEAN = 214.5
+OUTPUT_SIGMA = 1.0
+OUTPUT_CAP = 1024
+SEED = 7
+
+_Z90 = NormalDist().inv_cdf(0.9)
+STEPS_MU = math.log(STEPS_MEDIAN)
+STEPS_SIGMA = math.log(STEPS_P90 / STEPS_MEDIAN) / _Z90
+# A lognormal's mean is exp(mu + sigma^2 / 2).
+OUTPUT_MU = math.log(OUTPUT_MEAN) - OUTPUT_SIGMA**2 / 2
+
+
+def plan(i: int, seed: int = SEED) -> list[int]:
+    """Output tokens of each of agent ``i``'s calls (its length is the number of steps)."""
+    rng = random.Random(f"aios-heavy-tail/{seed}/{i}")
+    steps = min(STEPS_CAP, max(1, round(rng.lognormvariate(STEPS_MU, STEPS_SIGMA))))
+    return [min(OUTPUT_CAP, max(1, round(rng.lognormvariate(OUTPUT_MU, OUTPUT_SIGMA)))) for _ in range(steps)]
+
+
+def top_share(values: list[float], fraction: float = 0.1) -> float:
+    """The share of the total held by the largest ``fraction`` of values (heavy tails: large)."""
+    ordered = sorted(values, reverse=True)
+    k = max(1, round(len(ordered) * fraction))
+    total = sum(ordered)
+    return sum(ordered[:k]) / total if total else 0.0
+
+
+async def heavy_tail_agent(i: int, max_retries: int | None) -> str:
+    """The raw openai SDK: one call per planned step, each asking for that step's answer length.
+
+    Each step sends only its own prompt (no growing history), so the cost of a step is its
+    output length and the scenario measures scheduling, not context growth.
+    """
+    from openai import AsyncOpenAI
+
+    kwargs: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
+    client = AsyncOpenAI(**kwargs)
+    text = ""
+    try:
+        for step, tokens in enumerate(plan(i)):
+            prompt = f"agent {i} step {step}: " + " w" * (tokens + 4)
+            reply = await client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=[{"role": "user", "content": prompt}],
+                max_tokens=tokens,
+            )
+            text = reply.choices[0].message.content or ""
+        return text
+    finally:
+        await client.close()
+
+
+def model_completions(agents: int, slots: int, order: str, seed: int = SEED) -> list[float]:
+    """Agent completion times (in output tokens) on an idealised server, for a bound on scheduling.
+
+    ``slots`` calls run at once, each taking its output length; an agent's next call is ready
+    when its previous one ends. ``order`` picks the next call among ready agents: ``"fifo"``
+    (the call ready first: what the server does with every call sent at once), ``"las"``
+    (least tokens served so far) or ``"srpt"`` (least tokens left in the whole agent: an oracle
+    that knows every agent's future, the best order for the mean).
+    """
+    import heapq
+
+    plans = [plan(i, seed) for i in range(agents)]
+    left = [sum(p) for p in plans]
+    served = [0] * agents
+    ready_at = dict.fromkeys(range(agents), 0.0)
+    step = [0] * agents
+    keys = {
+        "fifo": lambda a: (ready_at[a], a),
+        "las": lambda a: (served[a], ready_at[a], a),
+        "srpt": lambda a: (left[a], a),
+    }
+    key = keys[order]
+    running: list[tuple[float, int]] = []
+    done: list[float] = []
+    now = 0.0
+    while len(done) < agents:
+        while len(running) < slots and ready_at:
+            a = min(ready_at, key=key)
+            del ready_at[a]
+            heapq.heappush(running, (now + plans[a][step[a]], a))
+        now, a = heapq.heappop(running)
+        tokens = plans[a][step[a]]
+        served[a] += tokens
+        left[a] -= tokens
+        step[a] += 1
+        if step[a] == len(plans[a]):
+            done.append(now)
+        else:
+            ready_at[a] = now
+    return sorted(done)
+
+
+if __name__ == "__main__":
+    from statistics import mean as _mean
+
+    from aios.kernel.accounting import percentile
+
+    base = model_completions(32, 2, "fifo")
+    for name in ("fifo", "las", "srpt"):
+        times = model_completions(32, 2, name)
+        print(
+            f"{name:5} mean {_mean(times) / _mean(base):.3f} x  p99 "
+            f"{percentile(times, 99) / percentile(base, 99):.3f} x  (of every call sent at once)"
+        )

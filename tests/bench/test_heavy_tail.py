@@ -1,0 +1,52 @@
+"""The heavy-tailed workload: the same plan for the same seed, and a tail that is actually heavy."""
+
+from __future__ import annotations
+
+from statistics import mean, median, quantiles
+
+from aios.bench.heavy_tail import OUTPUT_CAP, STEPS_CAP, plan, top_share
+from aios.bench.scenarios import SCENARIOS
+from aios.bench.workloads import UNNAMED, WORKLOADS
+
+
+def test_plans_are_deterministic_under_a_seed() -> None:
+    first = [plan(i, seed=11) for i in range(200)]
+    assert first == [plan(i, seed=11) for i in range(200)]
+    assert first != [plan(i, seed=12) for i in range(200)]
+    assert all(1 <= len(p) <= STEPS_CAP and all(1 <= t <= OUTPUT_CAP for t in p) for p in first)
+
+
+def test_steps_match_the_published_quantiles() -> None:
+    steps = [len(plan(i)) for i in range(4000)]
+    q = quantiles(steps, n=10)
+    assert median(steps) == 2  # 1 + the published p50 of 1 tool-initiated step
+    assert 17 <= q[8] <= 25  # published p90: 1 + 20
+    assert 6 <= mean(steps) <= 12  # published mean: 1 + 7.8
+
+
+def test_work_per_agent_is_heavy_tailed() -> None:
+    work = [sum(plan(i)) for i in range(4000)]
+    # A tenth of the agents hold most of the work; a light tail (e.g. exponential) gives ~0.33.
+    assert top_share(work, 0.1) >= 0.5
+    assert mean(work) >= 3 * median(work)
+    assert top_share([1.0] * 100, 0.1) == 0.1
+
+
+def test_the_scenario_runs_it_with_every_policy_and_without_aios() -> None:
+    sc = SCENARIOS["heavy-tail"]
+    assert sc.modes == ("default", "aios:fifo", "aios:las", "aios:fair")
+    assert sc.frameworks == ("openai-heavy-tail",)
+    assert "openai-heavy-tail" in WORKLOADS and "openai-heavy-tail" in UNNAMED
+    assert "--slots" in sc.sim_args and "echo" in sc.sim_args
+
+
+def test_the_idealised_server_model_bounds_the_orders() -> None:
+    from aios.bench.heavy_tail import model_completions
+
+    work = sum(sum(plan(i)) for i in range(32))
+    runs = {o: model_completions(32, 2, o) for o in ("fifo", "las", "srpt")}
+    for times in runs.values():
+        assert len(times) == 32
+        assert times[-1] >= work / 2  # two slots cannot beat half the total work
+    # The oracle order is the best for the mean, and strictly better than sending everything.
+    assert mean(runs["srpt"]) < mean(runs["las"]) and mean(runs["srpt"]) < mean(runs["fifo"])

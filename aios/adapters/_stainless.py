@@ -190,6 +190,7 @@ class StainlessAdapter(Adapter):
             input_tokens=info.input_tokens,
             max_tokens=info.max_tokens,
             stream=info.stream,
+            operation="embeddings" if info.api.endswith(".embeddings") else "chat",
         )
 
     def _one_layer_retries(

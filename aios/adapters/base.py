@@ -191,6 +191,7 @@ class Adapter(ABC):
         stream: bool = False,
         agent: AgentIdentity | None = None,
         input_tokens: int | None = None,
+        operation: str = "chat",
     ) -> Syscall:
         """A new LLM syscall of this framework (``prompt`` is estimated unless ``input_tokens``)."""
         if input_tokens is None:
@@ -206,6 +207,7 @@ class Adapter(ABC):
             stream=stream,
             framework=framework,
             agent=agent,
+            operation=operation,
         )
 
     def stream(

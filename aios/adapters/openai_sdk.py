@@ -23,6 +23,7 @@ class OpenAIAdapter(StainlessAdapter):
         "/chat/completions": "openai.chat",
         "/responses": "openai.responses",
         "/completions": "openai.completions",
+        "/embeddings": "openai.embeddings",
     }
 
     def is_quota_error(self, exc: Any, headers: Mapping[str, str]) -> bool:

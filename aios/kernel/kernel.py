@@ -154,8 +154,12 @@ class Kernel:
         framework: str = "",
         agent: AgentIdentity | str | None = None,
         group: str | None = None,
+        operation: str = "chat",
     ) -> Syscall:
-        """A new LLM syscall for a call to ``model`` at ``base_url`` (not yet submitted)."""
+        """A new LLM syscall for a call to ``model`` at ``base_url`` (not yet submitted).
+
+        ``operation`` ``embeddings``: the call generates no tokens, so none are charged for output.
+        """
         ident = self._identity(agent)
         candidates = self.router.resolve(api, base_url, model)
         for name in candidates:
@@ -170,9 +174,12 @@ class Kernel:
             priority=self._priority(ident),
             group=group or ident.group,
             est_input_tokens=max(0, int(input_tokens)),
-            est_output_tokens=int(max_tokens or self.config.default_max_tokens),
+            est_output_tokens=0
+            if operation == "embeddings"
+            else int(max_tokens or self.config.default_max_tokens),
             candidates=candidates,
             stream=stream,
+            operation=operation,
         )
 
     def tool_syscall(

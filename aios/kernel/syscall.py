@@ -49,6 +49,8 @@ class Syscall:
     #: Estimated tokens charged at admission: prompt tokens and the output allowance.
     est_input_tokens: int = 0
     est_output_tokens: int = 0
+    #: What an LLM syscall asks of the model (GenAI's operation name): ``chat``, ``embeddings``.
+    operation: str = "chat"
     #: Core names in order of preference (the route's core, then its fallbacks).
     candidates: tuple[str, ...] = ()
     stream: bool = False
@@ -120,6 +122,7 @@ class Syscall:
             "framework": self.framework,
             "model": self.model,
             "tool": self.tool,
+            "operation": self.operation if self.kind is Kind.LLM else None,
             "core": self.core_name,
             "priority": self.priority,
             "status": self.status.value,

@@ -265,7 +265,7 @@ class SyscallTracer:
         if sc.framework:
             attrs["aios.framework"] = sc.framework
         if sc.kind is Kind.LLM:
-            attrs["gen_ai.operation.name"] = "chat"
+            attrs["gen_ai.operation.name"] = sc.operation
             attrs["gen_ai.provider.name"] = self._provider(sc)
             attrs["gen_ai.request.stream"] = sc.stream
             if sc.model:
@@ -274,7 +274,8 @@ class SyscallTracer:
             # left out, as the caller most likely did not ask for it.
             if sc.est_output_tokens != self.default_max_tokens:
                 attrs["gen_ai.request.max_tokens"] = sc.est_output_tokens
-            return (f"chat {sc.model}" if sc.model else "chat"), SpanKind.CLIENT, attrs
+            op = sc.operation
+            return (f"{op} {sc.model}" if sc.model else op), SpanKind.CLIENT, attrs
         attrs["gen_ai.operation.name"] = "execute_tool"
         attrs["gen_ai.tool.name"] = sc.tool or ""
         attrs["gen_ai.tool.type"] = "function"

@@ -26,10 +26,13 @@ def both(sim: SimServer, program: str, tmp_path: Path) -> tuple[Run, Run]:
     assert under.stdout == plain.stdout
     assert under.sim_stats["by_endpoint"] == plain.sim_stats["by_endpoint"]
     assert under.report is not None, under.stderr
-    # Every generation request is one LLM syscall; embeddings requests are not syscalls yet.
-    assert llm_calls(under.report) == under.sim_stats["by_endpoint"].get(CHAT, 0) + under.sim_stats[
-        "by_endpoint"
-    ].get("POST /v1/responses", 0)
+    # Every generation and embeddings request is one LLM syscall.
+    endpoints = under.sim_stats["by_endpoint"]
+    assert llm_calls(under.report) == sum(
+        endpoints.get(e, 0) for e in (CHAT, EMBED, "POST /v1/responses")
+    )
+    embeddings = [r for r in syscalls(under.report) if r.get("operation") == "embeddings"]
+    assert len(embeddings) == endpoints.get(EMBED, 0)
     assert {r["status"] for r in syscalls(under.report)} == {"done"}
     return plain, under
 

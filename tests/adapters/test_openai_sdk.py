@@ -70,6 +70,27 @@ async def test_create_async(patched: Kernel, sim: SimServer, aclient: Any) -> No
     assert_usage_matches_sim(patched, sim)
 
 
+def test_embeddings_are_llm_syscalls(patched: Kernel, sim: SimServer, client: Any) -> None:
+    out = client.embeddings.create(model="text-embedding-3-small", input=["a cat", "a dog on a mat"])
+    assert len(out.data) == 2
+    [rec] = llm_records(patched)
+    assert (rec["status"], rec["operation"], rec["model"]) == ("done", "embeddings", "text-embedding-3-small")
+    assert rec["input_tokens"] == out.usage.prompt_tokens > 0
+    assert rec["output_tokens"] == 0
+    [sc] = [sc for sc in patched.accounting.syscalls if sc.operation == "embeddings"]
+    assert sc.est_output_tokens == 0  # nothing generated: no output allowance is charged
+    stats = sim.stats()
+    assert (stats["requests"], stats["input_tokens"], stats["output_tokens"]) == (1, rec["input_tokens"], 0)
+
+
+async def test_embeddings_async(patched: Kernel, sim: SimServer, aclient: Any) -> None:
+    out = await aclient.embeddings.create(model="text-embedding-3-small", input="hello", dimensions=8)
+    assert len(out.data[0].embedding) == 8
+    [rec] = llm_records(patched)
+    assert (rec["status"], rec["operation"]) == ("done", "embeddings")
+    assert (sim.stats()["requests"], sim.stats()["input_tokens"]) == (1, rec["input_tokens"])
+
+
 class Answer(BaseModel):
     city: str
     temperature: int

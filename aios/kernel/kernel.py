@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aios.config import KernelConfig
 from aios.errors import AdmissionError, KernelShutdown, SyscallCancelled, ToolTimeout
 from aios.kernel.access import AccessManager
+from aios.kernel.access.redact import redact_url
 from aios.kernel.accounting import Accounting
 from aios.kernel.clock import Clock, MonotonicClock
 from aios.kernel.context import AgentIdentity, current_agent, process_agent_name, syscall_scope
@@ -633,16 +634,3 @@ def _run_with_timeout(
         raise box["error"]
     return box["result"]  # type: ignore[no-any-return]
 
-
-def redact_url(url: str) -> str:
-    """``url`` without its password (reports and logs never show secrets)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else "***@"
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))

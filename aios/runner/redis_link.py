@@ -7,27 +7,13 @@ reaches a terminal, a log or a report.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
+
+from aios.kernel.access.redact import redact_url as redact
 
 if TYPE_CHECKING:
     import redis
 
 INSTALL_HINT = 'pip install "aios-kernel[redis]"'
-
-
-def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def client(url: str, *, timeout: float = 2.0, decode: bool = True) -> redis.Redis:

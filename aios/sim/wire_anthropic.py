@@ -169,7 +169,7 @@ def chunks(conv: Conversation, reply: Reply, mid: str) -> list[Chunk]:
     def add(kind: str, payload: dict[str, Any], tokens: int) -> None:
         out.append(Chunk(sse_event(kind, {"type": kind, **payload}), tokens))
 
-    start = {
+    start: dict[str, Any] = {
         "id": mid,
         "type": "message",
         "role": "assistant",

@@ -163,7 +163,8 @@ def parse(body: dict[str, Any], store: Store, ids: IdMaker) -> ResponsesRequest:
     conv.max_tokens = v.positive_int(body, "max_output_tokens")
     conv.stream = bool(v.get(body, "stream", bool))
     text = v.get(body, "text", dict) or {}
-    fmt = text.get("format") if isinstance(text.get("format"), dict) else {}
+    fmt_value = text.get("format")
+    fmt: dict[str, Any] = fmt_value if isinstance(fmt_value, dict) else {}
     if fmt.get("type") == "json_schema":
         schema = fmt.get("schema")
         conv.json_schema = schema if isinstance(schema, dict) else {"type": "object"}

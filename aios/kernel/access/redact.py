@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit, urlunsplit
 
 REDACTED = "***"
 #: Option names whose values are secrets (``--api-key``, ``--token``, ``--db-password``).
@@ -59,3 +60,18 @@ class Scrubber:
             if value in text:
                 text = text.replace(value, REDACTED)
         return _SECRET_SHAPES.sub(REDACTED, text)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (reports, logs and errors show no secret)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

@@ -23,6 +23,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from aios.errors import ConfigError, SharedStateUnavailable
+from aios.kernel.access.redact import redact_url
 
 if TYPE_CHECKING:
     import redis
@@ -80,6 +81,7 @@ class SharedState:
                 f"`redis_url` = {url!r} needs the redis client: pip install 'aios-kernel[redis]'"
             ) from exc
         self.url = url
+        self.owner_pid = os.getpid()
         self.prefix = prefix
         self.ttl = lease_ttl_s
         self.on_unavailable = on_unavailable
@@ -96,9 +98,9 @@ class SharedState:
             self.client.ping()
         except (ValueError, *self.errors) as exc:
             raise ConfigError(
-                f"cannot reach the shared state at `redis_url` = {url!r} ({exc}); start the "
-                "server, fix the URL (AIOS_REDIS_URL, aios run --redis), or unset it for "
-                "per-process limits"
+                f"cannot reach the shared state at `redis_url` = {redact_url(url)!r} ({exc}); "
+                "start the server, fix the URL (AIOS_REDIS_URL, aios run --redis), or unset it "
+                "for per-process limits"
             ) from None
         self.clock = clock if clock is not None else SharedClock(self.client)
         common = _script("common.lua")
@@ -157,7 +159,7 @@ class SharedState:
                 if not admission:
                     return  # a call already running ends without the shared books
                 raise SharedStateUnavailable(
-                    f"the shared state at {self.url!r} is unreachable ({exc}); restart the "
+                    f"the shared state at {redact_url(self.url)!r} is unreachable ({exc}); restart the "
                     "server, or set `redis_unavailable = \"local\"` to carry on with "
                     "per-process limits"
                 ) from None
@@ -166,7 +168,7 @@ class SharedState:
                 log.warning(
                     "aios: the shared state at %r is unreachable (%s); carrying on with "
                     "per-process limits (`redis_unavailable = \"local\"`)",
-                    self.url,
+                    redact_url(self.url),
                     exc,
                 )
         if self._poke is not None:
@@ -249,8 +251,9 @@ class SharedState:
             pass
 
     def close(self) -> None:
-        """Stop the threads and give back the leases still held (safe to call twice)."""
-        if self._stop.is_set():
+        """Stop the threads and give back the leases still held (safe to call twice). In a forked
+        child the leases are the parent's: they stay the parent's."""
+        if self._stop.is_set() or os.getpid() != self.owner_pid:
             return
         self._stop.set()
         with self._lock:

@@ -17,6 +17,16 @@ import os
 import sys
 from _thread import get_ident
 
+# ``typing`` is not loaded at start-up, so its flag is spelled out; mypy honours the name.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from importlib.abc import Loader as _LoaderBase
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+else:
+    _LoaderBase = object  # importlib.abc is not loaded at start-up either
+
 _TRIGGERS = "AIOS_RUN_TRIGGERS"
 _ROOT = "AIOS_RUN_ROOT"
 
@@ -37,13 +47,13 @@ def _chain_previous() -> None:
         sys.modules["sitecustomize"] = this
 
 
-def _print_exc():
+def _print_exc() -> None:
     import traceback  # only on failure: it costs more than the rest of this module
 
     traceback.print_exc()
 
 
-def _start_aios(root=None):
+def _start_aios(root: bool | None = None) -> None:
     try:
         from aios.runner.child import start
     except ImportError:
@@ -54,22 +64,24 @@ def _start_aios(root=None):
         start(root=root)
 
 
-class _ChainedLoader:
+class _ChainedLoader(_LoaderBase):
     """The real loader, then the hook once the module has fully executed."""
 
-    def __init__(self, loader, on_loaded):
+    def __init__(self, loader: "_LoaderBase", on_loaded: "Callable[[str], None]") -> None:
         self.loader = loader
         self.on_loaded = on_loaded
 
-    def create_module(self, spec):
+    def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
         create = getattr(self.loader, "create_module", None)
-        return create(spec) if create is not None else None
+        module: ModuleType | None = create(spec) if create is not None else None
+        return module
 
-    def exec_module(self, module):
+    def exec_module(self, module: "ModuleType") -> None:
         # The module sees its own loader, not this one (importlib.resources and friends use it).
         module.__loader__ = self.loader
-        if getattr(module, "__spec__", None) is not None:
-            module.__spec__.loader = self.loader
+        spec = getattr(module, "__spec__", None)
+        if spec is not None:
+            spec.loader = self.loader
         self.loader.exec_module(module)
         self.on_loaded(module.__name__)
 
@@ -77,13 +89,13 @@ class _ChainedLoader:
 class _Lazy:
     """Waits for the first trigger import; until then the process carries no aios at all."""
 
-    def __init__(self, triggers, root):
+    def __init__(self, triggers: "Iterable[str]", root: bool) -> None:
         self.triggers = frozenset(triggers)
         self.root = root
         self.fired = False
-        self._looking = set()
+        self._looking: set[tuple[int, str]] = set()
 
-    def install(self):
+    def install(self) -> None:
         atexit.register(self.at_exit)
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self.forked)
@@ -92,7 +104,9 @@ class _Lazy:
             self.fire()
 
     # -- the finder ------------------------------------------------------------------------------
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(
+        self, fullname: str, path: "Sequence[str] | None" = None, target: "ModuleType | None" = None
+    ) -> "ModuleSpec | None":
         if fullname not in self.triggers or self.fired:
             return None
         key = (get_ident(), fullname)
@@ -108,22 +122,24 @@ class _Lazy:
         spec.loader = _ChainedLoader(spec.loader, self.fire)
         return spec
 
-    def _find_elsewhere(self, fullname, path, target):
+    def _find_elsewhere(
+        self, fullname: str, path: "Sequence[str] | None", target: "ModuleType | None"
+    ) -> "ModuleSpec | None":
         # What the import system would find without us (importlib.util would cost an import).
         for finder in list(sys.meta_path):
             find = getattr(finder, "find_spec", None)
             if finder is self or find is None:
                 continue
-            spec = find(fullname, path, target)
+            spec: ModuleSpec | None = find(fullname, path, target)
             if spec is not None:
                 return spec
         return None
 
-    def invalidate_caches(self):
+    def invalidate_caches(self) -> None:
         pass
 
     # -- the moment ------------------------------------------------------------------------------
-    def _initializing(self, done):
+    def _initializing(self, done: str | None) -> bool:
         # A framework that imports another one (openai-agents imports openai) is half-built
         # when the inner import ends; patching then would find it incomplete. Its own import
         # ends later and fires again.
@@ -136,7 +152,7 @@ class _Lazy:
                 return True
         return False
 
-    def fire(self, done=None):
+    def fire(self, done: str | None = None) -> None:
         if self.fired or self._initializing(done):
             return
         self._stop()
@@ -145,17 +161,17 @@ class _Lazy:
         except Exception as exc:
             print(f"aios run: adapters not patched, the program runs without aios: {exc!r}", file=sys.stderr)
 
-    def _stop(self):
+    def _stop(self) -> None:
         self.fired = True
         try:
             sys.meta_path.remove(self)
         except ValueError:
             pass
 
-    def forked(self):
+    def forked(self) -> None:
         self.root = False
 
-    def at_exit(self):
+    def at_exit(self) -> None:
         if self.fired:
             return  # aios loaded: its own exit handler reports
         self._stop()
@@ -164,7 +180,7 @@ class _Lazy:
         except Exception as exc:
             print(f"aios run: could not write the report: {exc!r}", file=sys.stderr)
 
-    def pid_report(self):
+    def pid_report(self) -> tuple[int, dict[str, object]]:
         pid = os.getpid()
         return pid, {
             "processes": [
@@ -173,7 +189,7 @@ class _Lazy:
         }
 
 
-def _idle_report(pid_report):
+def _idle_report(pid_report: tuple[int, dict[str, object]]) -> None:
     """A process that made no call: its line in the run's process list, without loading aios."""
     pid, report = pid_report
     spool = os.environ.get("AIOS_RUN_SPOOL")
@@ -190,7 +206,7 @@ def _idle_report(pid_report):
     os.replace(tmp, path)
 
 
-def _json(value):
+def _json(value: object) -> str:
     """Enough JSON for the idle report (the json module would cost more than this whole file)."""
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_json(str(k))}: {_json(v)}" for k, v in value.items()) + "}"
@@ -201,7 +217,7 @@ def _json(value):
     if isinstance(value, int):
         return str(value)
     text = str(value)
-    out = []
+    out: list[str] = []
     for ch in text:
         if ch in '"\\' or ord(ch) < 0x20:
             out.append(f"\\u{ord(ch):04x}")
@@ -210,7 +226,7 @@ def _json(value):
     return '"' + "".join(out) + '"'
 
 
-def _arrange():
+def _arrange() -> None:
     raw = os.environ.get(_TRIGGERS)
     if raw is None:
         _start_aios()  # started without the list (an older runner): patch now

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from aios.top.source import SnapshotSource, SocketSource, SourceGone
+from aios.top.source import RedisSource, SnapshotSource, SocketSource, SourceGone
 
 
 def _fail(message: str) -> typer.Exit:
@@ -45,6 +45,10 @@ def top(
     socket: Path | None = typer.Option(
         None, "--socket", help="The Unix socket `aios run --top-socket` printed for its program."
     ),
+    redis: str | None = typer.Option(
+        None, "--redis", metavar="URL", help="Every kernel sharing the state on this Redis/Valkey."
+    ),
+    prefix: str = typer.Option("aios", "--prefix", help="With --redis: the kernels' `redis_prefix`."),
     interval: float = typer.Option(0.5, "--interval", min=0.05, help="Seconds between redraws."),
     once: bool = typer.Option(False, "--once", help="Print one frame and exit."),
 ) -> None:
@@ -54,16 +58,29 @@ def top(
     `aios top --socket PATH` in another terminal. `aios run --top` shows the same view on the
     program's own stderr. Ctrl-C leaves.
     """
-    if socket is None:
-        raise _fail("give the program's socket: `aios top --socket PATH` (`aios run --top-socket` prints it)")
-    source = SocketSource(socket)
-    try:
-        source.connect()
-    except OSError as exc:
+    source: SocketSource | RedisSource
+    if redis is not None:
+        if socket is not None:
+            raise _fail("give either --socket PATH (one program) or --redis URL (a shared state), not both")
+        source = RedisSource(redis, prefix)
+        try:
+            source.connect()
+        except ConnectionError as exc:
+            raise _fail(str(exc)) from None
+    elif socket is None:
         raise _fail(
-            f"cannot connect to {str(socket)!r} ({exc.strerror or exc}); is the program still running "
-            "under `aios run --top-socket`?"
-        ) from None
+            "give the program's socket: `aios top --socket PATH` (`aios run --top-socket` prints it), "
+            "or `aios top --redis URL` for kernels sharing a state"
+        )
+    else:
+        source = SocketSource(socket)
+        try:
+            source.connect()
+        except OSError as exc:
+            raise _fail(
+                f"cannot connect to {str(socket)!r} ({exc.strerror or exc}); is the program still "
+                "running under `aios run --top-socket`?"
+            ) from None
     try:
         watch(source, interval=interval, once=once)
     except SourceGone:

@@ -111,3 +111,53 @@ class SocketSource:
             self._sock.close()
             self._sock = None
         self._buf = b""
+
+
+class RedisSource:
+    """Snapshots of every kernel sharing a state on Redis/Valkey (``aios top --redis URL``):
+    the cores as the shared state holds them, agents and the newest syscalls from the cluster
+    report. A core's queue is the number of processes waiting on it."""
+
+    def __init__(self, url: str, prefix: str = "aios") -> None:
+        from aios.runner import redis_link
+
+        self.url = url
+        self.prefix = prefix
+        self._conn = redis_link.client(url)
+
+    def connect(self) -> None:
+        """Check the server now: raises ``ConnectionError`` naming the URL if it does not answer."""
+        from aios.runner import redis_link
+
+        problem = redis_link.check(self.url)
+        if problem is not None:
+            raise ConnectionError(problem)
+
+    def __call__(self) -> Snapshot:
+        import redis
+
+        from aios.kernel.shared.core import core_view
+        from aios.kernel.shared.state import read_cores
+        from aios.runner.cluster_report import read_report
+
+        try:
+            raw = read_cores(self._conn, self.prefix)
+            report = read_report(self._conn, self.prefix)
+        except (redis.RedisError, OSError) as exc:
+            raise SourceGone(str(exc)) from None
+        now = float(raw.pop("")[0])
+        cores = {name: core_view(fields, now) for name, fields in raw.items()}
+        recent = sorted(report["recent"], key=lambda r: r.get("finished_at") or 0, reverse=True)
+        return {
+            **empty_snapshot(),
+            "cores": cores,
+            "queued_by_core": {name: c["waiting_processes"] for name, c in cores.items()},
+            "running": sum(c["in_use"] for c in cores.values()),
+            "agents": report["agents"],
+            "recent": recent[:RECENT],
+            "program": f"{len(report['processes'])} processes sharing {self.prefix!r}",
+            "time": time.time(),
+        }
+
+    def close(self) -> None:
+        self._conn.close()

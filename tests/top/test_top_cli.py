@@ -36,7 +36,7 @@ def test_no_socket_given_is_one_clear_line() -> None:
     assert result.exit_code == 2
     assert result.output.strip() == (
         "aios top: error: give the program's socket: `aios top --socket PATH` "
-        "(`aios run --top-socket` prints it)"
+        "(`aios run --top-socket` prints it), or `aios top --redis URL` for kernels sharing a state"
     )
 
 
@@ -84,3 +84,49 @@ def test_a_closed_socket_is_reported_as_gone(tmp_path: Path) -> None:
         pass
     else:
         raise AssertionError("a source whose program ended must say so")
+
+
+def test_top_over_a_shared_state_shows_every_kernel(redis_url: str) -> None:
+    """Two kernels (as two processes would) share a state on a real Valkey server: one frame of
+    `aios top --redis` shows both kernels' agents, the core's slots in use across them."""
+    from aios.runner.cluster_report import recorder_for
+
+    config = aios.KernelConfig.model_validate(
+        {
+            "redis_url": redis_url,
+            "redis_prefix": "top-test",
+            "cores": [{"name": "shared-core", "api": "openai", "max_concurrency": 2, "rpm": 600}],
+            "routes": [{"match": "*", "core": "shared-core"}],
+        }
+    )
+    kernels = [Kernel(config), Kernel(config)]
+    try:
+        for k in kernels:
+            recorder = recorder_for(config)
+            assert recorder is not None
+            k.add_observer(recorder)
+        for k, agent in zip(kernels, ("planner", "coder"), strict=True):
+            for _ in range(2):
+                sc = k.llm_syscall(api="openai.chat", model="m", base_url="http://127.0.0.1:9/v1", agent=agent)
+                k.call(sc, lambda lease: None)
+        held = kernels[1].acquire(
+            kernels[1].llm_syscall(api="openai.chat", model="m", base_url="http://127.0.0.1:9/v1", agent="coder")
+        )
+        result = CliRunner().invoke(app, ["top", "--redis", redis_url, "--prefix", "top-test", "--once"])
+        held.succeed()
+    finally:
+        for k in kernels:
+            k.shutdown()
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split() for line in result.output.splitlines() if line.split()}
+    assert rows["planner"][1] == "2" and rows["coder"][1] == "2"  # LLM calls, from both kernels
+    core = next(line for line in result.output.splitlines() if "shared-core" in line)
+    assert "1/2" in core  # the held call, as the shared state counts it
+    assert "req" in core  # its request bucket
+
+
+def test_unreachable_shared_state_is_one_clear_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["top", "--redis", f"unix://{tmp_path}/none.sock"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("aios top: error: cannot reach Redis/Valkey at unix://")

@@ -229,40 +229,50 @@ class SharedCore:
             raw = self.state.run(self.state.misc_script, self.keys, ["describe", now])
         if raw is None:
             return {**self.local.describe(now), "shared": False}
-        fields = dict(zip(raw[::2], raw[1::2], strict=True))
-        buckets = {}
-        for short, name in _LONG.items():
-            cap = fields.get(f"{short}:cap")
-            if cap is None:
-                continue
-            capacity = float(cap)
-            level = float(fields.get(f"{short}:lvl") or cap)
-            last = float(fields.get(f"{short}:t", now))
-            window = self.spec.rate_window_s
-            level = min(capacity, level + max(0.0, now - last) * capacity / window)
-            buckets[name] = {
-                "capacity": capacity,
-                "available": round(level, 3),
-                "learned": fields.get(f"{short}:learned") == "1",
-                "pending": float(fields.get(f"{short}:pend") or 0),
-            }
+        view = core_view(raw, now, self.spec.rate_window_s)
         return {
             "api": self.spec.api,
             "base_url": self.spec.base_url,
             "max_concurrency": self.spec.max_concurrency,
-            "in_use": int(fields["in_use"]),
+            **view,
             "in_use_here": self._mine,
-            "waiting_processes": int(fields["waiting_processes"]),
-            "admitted": int(float(fields.get("admitted", 0))),
-            "cooling_down_s": max(0.0, float(fields.get("cool", 0)) - now),
-            "pauses": int(float(fields.get("paused", 0))),
-            "probing": fields.get("probing") == "1",
-            "buckets": buckets,
-            "shared": True,
         }
 
     def __repr__(self) -> str:
         return f"<SharedCore {self.name!r} in_use_here={self._mine}>"
+
+
+def core_view(raw: list[Any], now: float, window: float | None = None) -> dict[str, Any]:
+    """A core's state, as ``describe`` returns it, in the shape of ``Core.describe``."""
+    fields = dict(zip(raw[::2], raw[1::2], strict=True))
+    window = window or float(fields.get("window") or 60.0)
+    buckets = {}
+    for short, name in _LONG.items():
+        cap = fields.get(f"{short}:cap")
+        if cap is None:
+            continue
+        capacity = float(cap)
+        level = float(fields.get(f"{short}:lvl") or cap)
+        last = float(fields.get(f"{short}:t") or now)
+        level = min(capacity, level + max(0.0, now - last) * capacity / window)
+        buckets[name] = {
+            "capacity": capacity,
+            "available": round(level, 3),
+            "learned": fields.get(f"{short}:learned") == "1",
+            "pending": float(fields.get(f"{short}:pend") or 0),
+        }
+    cap = int(float(fields.get("cap") or -1))
+    return {
+        "max_concurrency": None if cap < 0 else cap,
+        "in_use": int(fields["in_use"]),
+        "waiting_processes": int(fields["waiting_processes"]),
+        "admitted": int(float(fields.get("admitted", 0))),
+        "cooling_down_s": max(0.0, float(fields.get("cool", 0)) - now),
+        "pauses": int(float(fields.get("paused", 0))),
+        "probing": fields.get("probing") == "1",
+        "buckets": buckets,
+        "shared": True,
+    }
 
 
 def _parse(record: str) -> dict[str, float]:

@@ -126,9 +126,7 @@ class SharedState:
 
     # -- keys ------------------------------------------------------------------------------------
     def core_keys(self, core: str) -> tuple[str, ...]:
-        # One hash tag per core: every key a core script touches lives in one cluster slot.
-        tag = f"{{{self.prefix}:core:{core}}}"
-        return tuple(f"{tag}:{part}" for part in _CORE_PARTS)
+        return core_keys(self.prefix, core)
 
     def wake_channel(self, core: str) -> str:
         return f"{{{self.prefix}:core:{core}}}:wake"
@@ -275,3 +273,30 @@ class SharedState:
 
 
 _CORE_PARTS = ("state", "slots", "leases", "waiters", "needs", "waiter_expiry", "holds")
+
+
+def core_keys(prefix: str, core: str) -> tuple[str, ...]:
+    """The keys of one core. One hash tag per core: every key a core script touches lives in
+    one cluster slot."""
+    tag = f"{{{prefix}:core:{core}}}"
+    return tuple(f"{tag}:{part}" for part in _CORE_PARTS)
+
+
+def read_cores(client: redis.Redis, prefix: str) -> dict[str, list[str]]:
+    """Every core's state as the ``describe`` script reports it (``aios top --redis``), by name,
+    and the server's "now" on the shared clock as ``(name "", [now])``. Read-only but for
+    dropping expired leases, as any admission would."""
+    secs, micros = client.time()
+    now = secs + micros / 1e6 - _EPOCH
+    describe = client.register_script(_script("common.lua") + _script("misc.lua"))
+    head, tail = f"{{{prefix}:core:", "}:state"
+    names = sorted(
+        key[len(head) : -len(tail)]
+        for key in (k if isinstance(k, str) else k.decode() for k in client.scan_iter(match=f"{head}*{tail}"))
+    )
+    out: dict[str, list[str]] = {"": [str(now)]}
+    for name in names:
+        raw = describe(keys=list(core_keys(prefix, name)), args=["describe", now])
+        out[name] = [x if isinstance(x, str) else x.decode() for x in raw]
+    return out
+

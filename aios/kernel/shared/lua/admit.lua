@@ -12,6 +12,8 @@ local agent, dry, channel = ARGV[18], ARGV[19] == '1', ARGV[20]
 
 drop_expired(now)
 if S['probing'] == nil then S['probing'] = ARGV[9] end
+S['window'] = window  -- for readers of the state (`aios top --redis`)
+S['cap'] = cap
 for n, b in ipairs(BUCKETS) do
   local conf = tonumber(ARGV[9 + n])
   if conf > 0 then

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 import aios
 from aios.cli import app
 from aios.kernel.kernel import Kernel
+from aios.kernel.syscall import Syscall
 from aios.top.serve import SnapshotServer
 from aios.top.source import SocketSource, SourceGone, kernel_snapshot
 from aios.top.view import render
@@ -105,13 +106,13 @@ def test_top_over_a_shared_state_shows_every_kernel(redis_url: str) -> None:
             recorder = recorder_for(config)
             assert recorder is not None
             k.add_observer(recorder)
+        def call(k: Kernel, agent: str) -> Syscall:
+            return k.llm_syscall(api="openai.chat", model="m", base_url="http://127.0.0.1:9/v1", agent=agent)
+
         for k, agent in zip(kernels, ("planner", "coder"), strict=True):
             for _ in range(2):
-                sc = k.llm_syscall(api="openai.chat", model="m", base_url="http://127.0.0.1:9/v1", agent=agent)
-                k.call(sc, lambda lease: None)
-        held = kernels[1].acquire(
-            kernels[1].llm_syscall(api="openai.chat", model="m", base_url="http://127.0.0.1:9/v1", agent="coder")
-        )
+                k.call(call(k, agent), lambda lease: None)
+        held = kernels[1].acquire(call(kernels[1], "coder"))
         result = CliRunner().invoke(app, ["top", "--redis", redis_url, "--prefix", "top-test", "--once"])
         held.succeed()
     finally:

@@ -10,11 +10,13 @@ from typing import Any
 
 from aios.bench.metrics import ratio
 from aios.bench.program import Batch, Plan
+from aios.kernel.access.prices import PriceTable
 from aios.kernel.accounting import percentile
 
 #: USD per million (input, output) tokens by model name. Empty until aios has a price table:
 #: ``cost_usd`` then reports ``None`` and the tables show tokens only.
-PRICES: dict[str, tuple[float, float]] = {}
+#: The prices aios ships (the access manager's table); a model it does not know has no cost.
+PRICES = PriceTable({})
 
 OBSERVE_NOTE = (
     "“without aios” ran the program under aios in observe mode: every call was recorded, none was "
@@ -45,10 +47,10 @@ def cost_usd(tokens_by_model: Mapping[str, list[int]]) -> float | None:
     """The price of these tokens, or ``None`` when a model's price is unknown."""
     total = 0.0
     for model, (inp, out) in tokens_by_model.items():
-        price = PRICES.get(model)
+        price = PRICES.lookup(model)
         if price is None:
             return None
-        total += (inp * price[0] + out * price[1]) / 1e6
+        total += price.cost(inp, out)
     return total
 
 

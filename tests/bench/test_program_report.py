@@ -61,10 +61,12 @@ def test_all_done_adds_the_reruns_once_every_copy_succeeded() -> None:
     assert run["completion_times"] == [2.0]
 
 
-def test_cost_needs_a_price_for_every_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert program_report.summarize(_batches("with"), LABELS)["cost_usd"] is None
-    monkeypatch.setitem(program_report.PRICES, "gpt-4o-mini", (1.0, 4.0))
-    assert program_report.summarize(_batches("with"), LABELS)["cost_usd"] == pytest.approx(3 * 30e-6)
+def test_cost_comes_from_the_shipped_prices_and_needs_one_for_every_model() -> None:
+    price = program_report.PRICES.lookup("gpt-4o-mini")
+    assert price is not None
+    per_copy = price.cost(10, 5)  # each copy's tokens_by_model
+    assert program_report.summarize(_batches("with"), LABELS)["cost_usd"] == pytest.approx(3 * per_copy)
+    assert program_report.cost_usd({"gpt-4o-mini": [10, 5], "a-model-nobody-prices": [1, 1]}) is None
 
 
 def test_the_verdict_tells_the_causes_apart() -> None:

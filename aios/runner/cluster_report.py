@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from aios.kernel.access.redact import redact_url
 from aios.kernel.accounting import percentile
 from aios.runner import redis_link
 
@@ -227,5 +228,5 @@ def cluster_report(url: str, prefix: str = "aios", *, timeout: float = 2.0) -> d
         raise ConnectionError(redis_link.unreachable(url, exc)) from None
     finally:
         conn.close()
-    report["url"] = redis_link.redact(url)
+    report["url"] = redact_url(url)
     return report

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aios.kernel.access.redact import redact_url as redact
+from aios.kernel.access.redact import redact_url
 
 if TYPE_CHECKING:
     import redis
@@ -31,7 +31,7 @@ def unreachable(url: str, exc: BaseException | str) -> str:
     """The one line a user sees when the server at ``url`` does not answer."""
     reason = exc if isinstance(exc, str) else (str(exc).strip() or type(exc).__name__)
     return (
-        f"cannot reach Redis/Valkey at {redact(url)} ({reason}); start the server or fix the URL "
+        f"cannot reach Redis/Valkey at {redact_url(url)} ({reason}); start the server or fix the URL "
         "(--redis / AIOS_REDIS_URL / redis_url), or let `aios run --shared` start a private one"
     )
 
@@ -45,7 +45,7 @@ def check(url: str, *, timeout: float = 2.0) -> str | None:
     try:
         conn = client(url, timeout=timeout)
     except ValueError as exc:  # a malformed URL: redis-py explains which schemes it accepts
-        return f"redis URL {redact(url)!r} is not valid: {exc}"
+        return f"redis URL {redact_url(url)!r} is not valid: {exc}"
     try:
         conn.ping()
     except (redis.RedisError, OSError) as exc:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from aios.bench.heavy_tail import heavy_tail_agent
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolUnionParam
 
 MODEL = "gpt-4o-mini"
 Workload = Callable[[int, int | None], Awaitable[str]]
@@ -21,13 +24,19 @@ def _task(i: int) -> str:
     return f"Agent {i}: look up topic {i} and the weather in city {i}, then report."
 
 
+class _HasContent(Protocol):
+    # Every concrete autogen message and event has ``content``; their shared bases do not.
+    content: object
+
+
 async def openai_agent(i: int, max_retries: int | None) -> str:
     """The raw openai SDK: a chat-completions tool loop."""
     from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletionMessageFunctionToolCall
 
     kwargs: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
     client = AsyncOpenAI(**kwargs)
-    tools = [
+    tools: list[ChatCompletionToolUnionParam] = [
         {
             "type": "function",
             "function": {
@@ -42,20 +51,23 @@ async def openai_agent(i: int, max_retries: int | None) -> str:
         }
         for name in ("get_facts", "get_weather")
     ]
-    messages: list[dict[str, Any]] = [{"role": "user", "content": _task(i)}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": _task(i)}]
     try:
         for _ in range(6):
             reply = await client.chat.completions.create(
                 model=MODEL,
                 messages=messages,
                 tools=tools,
-                max_tokens=64,  # type: ignore[arg-type]
+                max_tokens=64,
             )
             message = reply.choices[0].message
             if not message.tool_calls:
                 return message.content or ""
-            messages.append(message.model_dump(exclude_none=True))
+            # The reply's own dump is a valid assistant message param (the SDK types it as a dict).
+            messages.append(cast("ChatCompletionMessageParam", message.model_dump(exclude_none=True)))
             for call in message.tool_calls:
+                if not isinstance(call, ChatCompletionMessageFunctionToolCall):
+                    raise TypeError(f"unexpected {call.type!r} tool call: only function tools are offered")
                 args = json.loads(call.function.arguments or "{}")
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": f"{args} is fine."})
         return ""
@@ -92,7 +104,8 @@ async def openai_calls_agent(i: int, max_retries: int | None) -> str:
     """The raw openai SDK: many small sequential calls on one client (per-call overhead)."""
     from openai import AsyncOpenAI
 
-    client = AsyncOpenAI(**({} if max_retries is None else {"max_retries": max_retries}))
+    kwargs: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
+    client = AsyncOpenAI(**kwargs)
     text = ""
     try:
         for n in range(CALLS_PER_AGENT):
@@ -177,7 +190,7 @@ async def autogen_agent(i: int, max_retries: int | None) -> str:
     )
     try:
         result = await agent.run(task=_task(i))
-        return str(result.messages[-1].content)
+        return str(cast(_HasContent, result.messages[-1]).content)
     finally:
         await client.close()
 

@@ -38,7 +38,12 @@ def show_config(
     except ConfigError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(json.dumps(cfg.model_dump(mode="json"), indent=2))
+    data = cfg.model_dump(mode="json")
+    if data.get("redis_url"):
+        from aios.kernel.access.redact import redact_url
+
+        data["redis_url"] = redact_url(data["redis_url"])  # a shown config shows no password
+    typer.echo(json.dumps(data, indent=2))
 
 
 def _register() -> None:

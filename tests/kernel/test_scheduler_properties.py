@@ -54,6 +54,21 @@ class FakeTimer:
         self.at = min(self.at, at)
 
 
+def llm_call(
+    now: float, agent: str, priority: int, est_in: int, est_out: int, candidates: tuple[str, ...]
+) -> Syscall:
+    """An LLM syscall as the machines submit it."""
+    return Syscall(
+        kind=Kind.LLM,
+        agent=agent,
+        created_at=now,
+        priority=priority,
+        est_input_tokens=est_in,
+        est_output_tokens=est_out,
+        candidates=candidates,
+    )
+
+
 optional_limit = st.one_of(st.none(), st.integers(min_value=1, max_value=400))
 
 
@@ -118,15 +133,7 @@ class SchedulerMachine(RuleBasedStateMachine):
     def submit(
         self, agent: str, priority: int, est_in: int, est_out: int, candidates: tuple[str, ...]
     ) -> None:
-        sc = Syscall(
-            kind=Kind.LLM,
-            agent=agent,
-            created_at=self.clock.now(),
-            priority=priority,
-            est_input_tokens=est_in,
-            est_output_tokens=est_out,
-            candidates=candidates,
-        )
+        sc = llm_call(self.clock.now(), agent, priority, est_in, est_out, candidates)
         self.syscalls.append(sc)
         waiter = self.s.submit(sc, self._waiter)
         assert (waiter is None) == (sc.status is Status.RUNNING)

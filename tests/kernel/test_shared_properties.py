@@ -22,11 +22,11 @@ from aios.kernel.cores import CoreSpec
 from aios.kernel.policies import PolicyOptions, make_policy, policy_names
 from aios.kernel.scheduler import Scheduler
 from aios.kernel.shared import SharedCore, SharedLedger, SharedState
-from aios.kernel.syscall import Kind, Status, Syscall
+from aios.kernel.syscall import Status, Syscall
 from aios.kernel.waiters import Waiter
 from aios.runner.redis_server import LocalServer
 
-from .test_scheduler_properties import AGENTS, CountingWaiter, core_specs
+from .test_scheduler_properties import AGENTS, CountingWaiter, core_specs, llm_call
 
 URL: str = ""
 
@@ -104,15 +104,7 @@ class SharedMachine(RuleBasedStateMachine):
     def submit(
         self, which: int, agent: str, priority: int, est_in: int, est_out: int, candidates: tuple[str, ...]
     ) -> None:
-        sc = Syscall(
-            kind=Kind.LLM,
-            agent=agent,
-            created_at=self.clock.now(),
-            priority=priority,
-            est_input_tokens=est_in,
-            est_output_tokens=est_out,
-            candidates=candidates,
-        )
+        sc = llm_call(self.clock.now(), agent, priority, est_in, est_out, candidates)
         self.syscalls.append((which, sc))
         waiter = self.scheds[which].submit(sc, self._waiter)
         assert (waiter is None) == (sc.status is Status.RUNNING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from statistics import mean, median, quantiles
 
 from aios.bench.heavy_tail import OUTPUT_CAP, STEPS_CAP, plan, top_share
@@ -50,3 +51,29 @@ def test_the_idealised_server_model_bounds_the_orders() -> None:
         assert times[-1] >= work / 2  # two slots cannot beat half the total work
     # The oracle order is the best for the mean, and strictly better than sending everything.
     assert mean(runs["srpt"]) < mean(runs["las"]) and mean(runs["srpt"]) < mean(runs["fifo"])
+
+
+def test_the_server_alone_already_serves_a_batch_in_rounds_of_one_call() -> None:
+    """Why ``las`` gains nothing here: every call sent at once is least attained service in calls."""
+    from aios.bench.heavy_tail import model_completions
+
+    for seed in (7, 8, 9, 10):
+        fifo = mean(model_completions(32, 2, "fifo", seed))
+        assert abs(mean(model_completions(32, 2, "las-calls", seed)) / fifo - 1) < 0.02, seed
+
+
+def test_the_steps_have_a_decreasing_hazard() -> None:
+    """So the best order that knows no lengths is least attained service (the Gittins index)."""
+    from aios.bench.heavy_tail import steps_hazard
+
+    h = steps_hazard(samples=8000)
+    assert all(a > b for a, b in pairwise(h)), h
+    assert 0.35 < h[0] < 0.55  # P(steps = 1): lognormal(ln 2, 1.83) below 1.5
+
+
+def test_even_the_oracle_order_stays_above_half_of_the_batch_mean() -> None:
+    from aios.bench.heavy_tail import order_ratios
+
+    ratios = order_ratios(seeds=tuple(range(1, 11)))
+    assert 0.5 < ratios["srpt"][0] < 0.8
+    assert abs(ratios["las-calls"][0] - 1) < 0.02

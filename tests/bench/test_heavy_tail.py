@@ -77,3 +77,14 @@ def test_even_the_oracle_order_stays_above_half_of_the_batch_mean() -> None:
     ratios = order_ratios(seeds=tuple(range(1, 11)))
     assert 0.5 < ratios["srpt"][0] < 0.8
     assert abs(ratios["las-calls"][0] - 1) < 0.02
+
+
+def test_with_arrivals_spread_out_las_gains_a_little_and_costs_the_tail() -> None:
+    from aios.bench.heavy_tail import model_completions, order_ratios
+
+    times = model_completions(64, 2, "fifo", 3, load=0.9)
+    assert len(times) == 64 and min(times) > 0
+    ratios = order_ratios(128, 2, tuple(range(1, 6)), load=0.9)
+    assert ratios["las"][0] < 0.98  # new short agents pass old long ones...
+    assert ratios["las"][1] > 1.1  # ...which the longest pay for
+    assert ratios["srpt"][0] > 0.5  # and not even the oracle halves the mean

@@ -4,8 +4,8 @@ One span per syscall, started in the caller's context when the syscall is submit
 framework's own span is its parent) and ended exactly once when the kernel ends the syscall
 (for a stream: when its held lease ends). ``aios.agent(...)`` scopes open an ``invoke_agent``
 span around the calls made inside them. Names follow the GenAI semantic conventions; the
-kernel's own facts sit under ``aios.*``. Message contents are never exported: the kernel does
-not hold them.
+kernel's own facts sit under ``aios.*``. Message contents are exported only with
+``otel_capture_content`` (see ``aios.telemetry.content``); otherwise the kernel never holds them.
 
 The program's global tracer and meter providers are used when it set them; otherwise aios
 builds its own from the standard ``OTEL_*`` variables and makes them global, so the program's
@@ -27,6 +27,7 @@ from typing import Any
 
 from aios.kernel.context import AgentIdentity, current_tool_call, scope_hooks
 from aios.kernel.syscall import Kind, Status, Syscall
+from aios.telemetry.content import handed, llm_attributes, tool_attributes
 
 # First: it turns a missing OpenTelemetry into one clear error naming the extra to install.
 from aios.telemetry.providers import check_env, meter_provider, tracer_provider  # isort: skip
@@ -184,6 +185,14 @@ def _agent_span(identity: AgentIdentity) -> Iterator[None]:
         span.end()
 
 
+def _content_attributes(sc: Syscall) -> dict[str, str]:
+    content = sc.content or {}
+    try:
+        return llm_attributes(content) if sc.kind is Kind.LLM else tool_attributes(content)
+    except Exception:  # a body of a shape we do not know: the span goes out without it
+        return {}
+
+
 def _provider_name(api: str) -> str:
     family = api.split(".", 1)[0]
     return "openai" if family == "sim" else family
@@ -214,6 +223,8 @@ class SyscallTracer:
         self.defer = state.defer
         self.default_max_tokens = kernel.config.default_max_tokens
         self.policy = kernel.policy.name
+        #: ``otel_capture_content``: tool syscalls take the content their adapter hands over.
+        self.capture = bool(kernel.config.otel_capture_content)
         #: Where each syscall began (context, time, tool call), from submit until it ends.
         self._begun_by_id: dict[int, _Begun] = {}
         meter = state.meter
@@ -244,6 +255,8 @@ class SyscallTracer:
 
     def on_submit(self, sc: Syscall) -> None:
         self._begun_by_id[sc.id] = self._begun()
+        if self.capture and sc.kind is Kind.TOOL and sc.content is None:
+            sc.content = handed()
 
     def on_finish(self, sc: Syscall) -> None:
         # Refused before the observers saw it (access rules): still one span, from here.
@@ -315,6 +328,8 @@ class SyscallTracer:
         if sc.kind is Kind.LLM and usage_known:
             attrs["gen_ai.usage.input_tokens"] = sc.input_tokens
             attrs["gen_ai.usage.output_tokens"] = sc.output_tokens
+        if sc.content is not None:
+            attrs.update(_content_attributes(sc))
         span = self.tracer.start_span(name, context=parent, kind=kind, attributes=attrs, start_time=start_ns)
         if error_type:
             span.set_status(StatusCode.ERROR, error_type)

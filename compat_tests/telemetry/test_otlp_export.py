@@ -62,7 +62,11 @@ def test_langchain_program_with_its_own_provider(sim: SimServer) -> None:
     assert len({s.span_id for s in spans}) == len(spans)
     by_id = {s.span_id: s for s in spans}
     for s in mine:
-        agent_span = by_id[s.parent_span_id]
+        # The named agent's run (create_agent(name=...)), inside the program's aios.agent scope.
+        run = by_id[s.parent_span_id]
+        assert run.name == f"invoke_agent {s.attributes['gen_ai.agent.name']}"
+        assert run.attributes["gen_ai.operation.name"] == "invoke_agent"
+        agent_span = by_id[run.parent_span_id]
         assert agent_span.name == "invoke_agent support"
         assert agent_span.attributes["gen_ai.agent.name"] == "support"
         request = by_id[agent_span.parent_span_id]

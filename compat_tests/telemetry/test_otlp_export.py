@@ -157,3 +157,19 @@ def test_unknown_exporter_is_one_clear_error(sim: SimServer, value: str) -> None
         "use otlp, console or none"
     )
     assert run.sim_stats["requests"] == 0
+
+
+def test_content_is_exported_when_asked_for(sim: SimServer) -> None:
+    with OtlpReceiver() as rx:
+        env = {**rx.env(), "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true"}
+        run = run_program(sim, [TRIAGE], aios=True, aios_args=["--otel"], env=env).check()
+        spans = wait_for(rx, len(syscalls(run.report)))
+    mine = syscall_spans(spans)
+    chats = [s for s in mine if s.name.startswith("chat")]
+    tools = [s for s in mine if s.name.startswith("execute_tool")]
+    questions = " ".join(s.attributes.get("gen_ai.input.messages", "") for s in chats)
+    assert "Was invoice INV-1001 paid?" in questions and "Where is parcel PX-77?" in questions
+    assert all(s.attributes.get("gen_ai.output.messages") for s in chats)
+    assert all(s.attributes.get("gen_ai.tool.call.arguments") for s in tools)
+    assert all("gen_ai.tool.call.result" in s.attributes for s in tools)
+    assert not any("sim-key" in repr(s.attributes) for s in spans)

@@ -163,6 +163,11 @@ class KernelConfig(_Strict):
     #: Export OpenTelemetry GenAI spans and metrics (also ``AIOS_OTEL=1``, ``aios run --otel``);
     #: needs the ``aios-kernel[otel]`` extra and reads the standard ``OTEL_*`` variables.
     otel: bool = False
+    #: Also export what the calls said: LLM messages and tool arguments/results on the spans
+    #: (``AIOS_OTEL_CAPTURE_CONTENT=1``; unset, the standard
+    #: ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` turns it on). Off by default:
+    #: contents may hold personal data.
+    otel_capture_content: bool = False
     # -- access control (see aios/kernel/access) --
     #: Who approves ``confirm`` tools: ``terminal``, ``deny``, ``allow`` or
     #: ``python:module:function``; ``None``: ``terminal`` when interactive, else ``deny``.
@@ -289,6 +294,16 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+#: Values of the standard content-capture variable that turn capture on (the GenAI
+#: instrumentations' ``true``, and the span modes of the newer ones).
+_CAPTURE_ON = frozenset({"true", "1", "span_only", "span_and_event"})
+
+
+def _standard_capture(environ: Mapping[str, str]) -> bool:
+    raw = environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "")
+    return raw.strip().lower() in _CAPTURE_ON
+
+
 def find_config_file(cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> Path | None:
     environ = os.environ if environ is None else environ
     if environ.get("AIOS_CONFIG"):
@@ -343,6 +358,8 @@ def load_config(
     if overrides:
         data = _merge(data, {k: v for k, v in overrides.items() if v is not None})
         source += " + command-line options"
+    if "otel_capture_content" not in data and _standard_capture(environ):
+        data = {**data, "otel_capture_content": True}  # the setting of ours, when given, wins
     try:
         return KernelConfig.model_validate(data)
     except ValidationError as e:

@@ -51,6 +51,7 @@ class StreamWatch:
         "complete",
         "error_event",
         "lease",
+        "raw",
         "sse",
         "usage",
     )
@@ -66,6 +67,8 @@ class StreamWatch:
         self._body: list[bytes] = []
         self._size = 0
         self._finalizer: weakref.finalize | None = None  # type: ignore[type-arg]
+        #: Every byte of an SSE body, only for traces that capture content.
+        self.raw: list[bytes] | None = None if lease.syscall.content is None else []
 
     # -- bytes going past -------------------------------------------------------------------------
     def feed(self, chunk: bytes) -> bytes:
@@ -75,6 +78,8 @@ class StreamWatch:
                 self._body.append(chunk)
                 self._size += len(chunk)
             return chunk
+        if self.raw is not None:
+            self.raw.append(chunk)
         data = self._buf + chunk if self._buf else chunk
         lines = data.split(b"\n")
         self._buf = lines.pop()
@@ -147,6 +152,8 @@ class StreamWatch:
         if self._finalizer is not None:
             self._finalizer.detach()
             self._finalizer = None
+        if self.lease.syscall.content is not None:
+            _keep_content(self, self.lease.syscall.content)
         if not self.sse and self.complete and self._body:
             try:
                 body = json.loads(b"".join(self._body))
@@ -163,6 +170,14 @@ class StreamWatch:
             usage=self.usage,
             reason="the response was closed before the provider finished sending it",
         )
+
+
+def _keep_content(watch: StreamWatch, content: dict[str, Any]) -> None:
+    """What the provider answered, for traces: the whole body, or the stream's events."""
+    if watch.raw is not None and watch.sse:
+        content["response_sse"] = b"".join(watch.raw)
+    elif watch._body and watch.complete:
+        content["response"] = b"".join(watch._body)
 
 
 @functools.cache

@@ -232,6 +232,8 @@ class StainlessAdapter(Adapter):
         if info is None:
             return wrapped(*args, **kwargs)
         sc = self._syscall(instance, info)
+        if self.capturing():  # traces get the request body (never its headers)
+            sc.content = {"api": info.api, "request": options.json_data}
         classify = self._one_layer_retries(instance, options, sc)
 
         def perform(lease: Lease) -> Any:
@@ -254,6 +256,8 @@ class StainlessAdapter(Adapter):
         if info is None:
             return await wrapped(*args, **kwargs)
         sc = self._syscall(instance, info)
+        if self.capturing():  # traces get the request body (never its headers)
+            sc.content = {"api": info.api, "request": options.json_data}
         classify = self._one_layer_retries(instance, options, sc)
 
         async def perform(lease: Lease) -> Any:
@@ -286,6 +290,8 @@ class StainlessAdapter(Adapter):
         model = response_model(result)
         if model is not None:
             lease.syscall.response_model = model
+        if lease.syscall.content is not None:
+            _keep_response(lease.syscall.content, response)
         lease.succeed(usage=_result_usage(result, response), headers=headers)
 
     # -- failures ---------------------------------------------------------------------------------
@@ -347,6 +353,14 @@ def _error_type(exc: Any) -> str | None:
             return str(err["type"])
     value = getattr(exc, "type", None)
     return value if isinstance(value, str) else None
+
+
+def _keep_response(content: dict[str, Any], response: Any) -> None:
+    """The answer's body, for traces (``otel_capture_content``): turned into messages later."""
+    try:
+        content["response"] = response.content
+    except Exception:  # no response seen, or its body was never read: no output to show
+        pass
 
 
 def _result_usage(result: Any, response: Any) -> Usage | None:

@@ -3,7 +3,8 @@
 Where the calls go through the kernel:
 
 - Identity: every ``BaseChatAgent`` subclass's ``on_messages``/``on_messages_stream`` runs as
-  ``AgentIdentity(agent.name, group=<team>, framework="autogen")``. A team's ``run_stream``
+  ``AgentIdentity(agent.name, group=<team>, framework="autogen")``, as an agent run (traced as
+  an ``invoke_agent`` span; a team's run is one too, around its members'). A team's ``run_stream``
   (``BaseGroupChat``: RoundRobin, Selector, Swarm, ...) names the group; calls the team makes
   outside any agent (a selector's speaker choice) are the team's own.
 - LLM calls of the OpenAI/Azure and Anthropic clients are made syscalls by the SDK adapters at
@@ -29,11 +30,12 @@ import importlib
 import logging
 import sys
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import wrapt
 
+from aios.adapters._agent_runs import aeach_step_in_run, run_as
 from aios.adapters._sdk_usage import latest_usage, usage_outcome
 from aios.adapters.base import Adapter, aeach_step_in, first_text
 from aios.adapters.hookspecs import hookimpl
@@ -64,20 +66,21 @@ def agent_identity(agent: Any) -> AgentIdentity:
 
 
 async def _on_messages(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    with acting_as(agent_identity(instance)):
+    # The agent's turn is an agent run (an invoke_agent span when tracing); ``on_messages``
+    # running ``on_messages_stream`` stays one run.
+    with run_as(agent_identity(instance)):
         return await wrapped(*args, **kwargs)
 
 
-def _on_messages_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> AsyncIterator[Any]:
-    ident = agent_identity(instance)
-    return aeach_step_in(wrapped(*args, **kwargs), lambda: acting_as(ident))
+def _on_messages_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    return aeach_step_in_run(wrapped(*args, **kwargs), agent_identity(instance))
 
 
 class _TeamScope:
     """The team's name in ``_team`` and, for calls outside any agent, the team as the caller."""
 
     def __init__(self, name: str) -> None:
-        self.identity = AgentIdentity(name, group=name, framework=FRAMEWORK)
+        self.identity = _team_identity(name)
         self._tokens: list[tuple[contextvars.Token[str | None], Any]] = []
 
     def __enter__(self) -> None:
@@ -91,12 +94,19 @@ class _TeamScope:
         scope.__exit__(*exc)
 
 
+def _team_identity(name: str) -> AgentIdentity:
+    return AgentIdentity(name, group=name, framework=FRAMEWORK)
+
+
 def _team_run_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> AsyncIterator[Any]:
     name = _team_name(instance)
-    return _members_during(instance, name, aeach_step_in(wrapped(*args, **kwargs), lambda: _TeamScope(name)))
+    steps = aeach_step_in(wrapped(*args, **kwargs), lambda: _TeamScope(name))
+    # The team's run is an agent run too: its members' runs nest inside it (their runtime's
+    # tasks start within the team's steps and inherit its context).
+    return _members_during(instance, name, aeach_step_in_run(steps, _team_identity(name)))
 
 
-async def _members_during(team: Any, name: str, agen: AsyncIterator[Any]) -> AsyncIterator[Any]:
+async def _members_during(team: Any, name: str, agen: AsyncIterable[Any]) -> AsyncIterator[Any]:
     members = [p for p in getattr(team, "_participants", ()) if hasattr(p, "on_messages")]
     for member in members:
         _members[member] = name
@@ -111,7 +121,8 @@ async def _members_during(team: Any, name: str, agen: AsyncIterator[Any]) -> Asy
 
 async def _team_run(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     # ``run`` uses ``run_stream`` in the base class; a subclass's own ``run`` still names the team.
-    with _TeamScope(_team_name(instance)):
+    name = _team_name(instance)
+    with run_as(_team_identity(name)), _TeamScope(name):
         return await wrapped(*args, **kwargs)
 
 

@@ -37,6 +37,7 @@ from aios.kernel.failures import Failure, classify_generic
 from aios.kernel.lease import Admit, AsyncHeldStream, HeldStream, UsageFold
 from aios.kernel.syscall import Syscall
 from aios.kernel.tokens import estimate_tokens
+from aios.telemetry.content import akeeping_result, handing, keeping_result
 
 if TYPE_CHECKING:
     from aios.kernel.kernel import Kernel
@@ -252,6 +253,16 @@ class Adapter(ABC):
         if inside_syscall():
             return fn()
         with tool_call(call_id):
+            if self.capturing():  # traces get the arguments and the result
+                content: dict[str, Any] = {"arguments": arguments}
+                with handing(content):
+                    return self.kernel.run_tool(
+                        tool,
+                        keeping_result(content, fn),
+                        framework=self.framework or self.name,
+                        agent=agent,
+                        arguments=arguments,
+                    )
             return self.kernel.run_tool(
                 tool, fn, framework=self.framework or self.name, agent=agent, arguments=arguments
             )
@@ -269,9 +280,28 @@ class Adapter(ABC):
         if inside_syscall():
             return await fn()
         with tool_call(call_id):
+            if self.capturing():  # traces get the arguments and the result
+                content: dict[str, Any] = {"arguments": arguments}
+                with handing(content):
+                    return await self.kernel.arun_tool(
+                        tool,
+                        akeeping_result(content, fn),
+                        framework=self.framework or self.name,
+                        agent=agent,
+                        arguments=arguments,
+                    )
             return await self.kernel.arun_tool(
                 tool, fn, framework=self.framework or self.name, agent=agent, arguments=arguments
             )
+
+    def capturing(self) -> bool:
+        """Whether calls hand their content to traces (``otel`` with ``otel_capture_content``).
+
+        Adapters build a syscall's ``content`` only when this is true: with it off, nothing of
+        a call's content is kept or serialized.
+        """
+        config = self.kernel.config
+        return config.otel_capture_content and config.otel
 
     # -- the one gating rule --------------------------------------------------------------------
     def gated_below(self, cls: type) -> bool:

@@ -4,7 +4,8 @@ Where crewai is intercepted (checked in the installed 1.15.30 source):
 
 - Identity: ``Agent.execute_task`` / ``aexecute_task`` (crew tasks, hierarchical delegation) and
   ``Agent.kickoff`` / ``kickoff_async`` / ``akickoff`` (an agent used on its own) run as
-  ``AgentIdentity(agent.role, group=crew.name)``. crewai hands work to threads
+  ``AgentIdentity(agent.role, group=crew.name)``, each an agent run (an ``invoke_agent`` span
+  when tracing, inside the crew's: ``Crew.kickoff`` and its async forms). crewai hands work to threads
   (``kickoff_async`` → ``asyncio.to_thread``, ``async_execution`` tasks, parallel native tool
   calls) mostly with a copied context; the LLM wrapper also reads ``from_agent=`` so that an
   LLM call is attributed even where a thread lost the context.
@@ -30,6 +31,7 @@ from typing import Any
 
 import wrapt
 
+from aios.adapters._agent_runs import run_as
 from aios.adapters.base import Adapter, first_text
 from aios.adapters.hookspecs import hookimpl
 from aios.errors import ToolRefused
@@ -59,12 +61,33 @@ def agent_identity(agent: Any) -> AgentIdentity | None:
 
 
 def _as_agent(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    with agent_step(agent_identity(instance)):
+    ident = agent_identity(instance)
+    run = run_as(ident)  # decided before the step names the agent: one run per agent's task
+    with agent_step(ident), run:
         return wrapped(*args, **kwargs)
 
 
 async def _aas_agent(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    with agent_step(agent_identity(instance)):
+    ident = agent_identity(instance)
+    run = run_as(ident)
+    with agent_step(ident), run:
+        return await wrapped(*args, **kwargs)
+
+
+def crew_identity(crew: Any) -> AgentIdentity:
+    """A crew's run: its name (crewai's default ``crew``), also the group of its agents."""
+    name = getattr(crew, "name", None)
+    name = name.strip() if isinstance(name, str) and name.strip() else "crew"
+    return AgentIdentity(name, group=name, framework=FRAMEWORK)
+
+
+def _crew_run(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    with run_as(crew_identity(instance)):
+        return wrapped(*args, **kwargs)
+
+
+async def _acrew_run(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    with run_as(crew_identity(instance)):
         return await wrapped(*args, **kwargs)
 
 
@@ -109,6 +132,10 @@ class CrewAIAdapter(Adapter):
             self.wrap("crewai.agent.core", f"Agent.{method}", _as_agent)
         for method in ("aexecute_task", "kickoff_async", "akickoff"):
             self.wrap("crewai.agent.core", f"Agent.{method}", _aas_agent)
+        # A crew's kickoff is a run around its agents' (an invoke_agent span when tracing).
+        self.wrap("crewai.crew", "Crew.kickoff", _crew_run)
+        for method in ("kickoff_async", "akickoff"):
+            self.wrap("crewai.crew", f"Crew.{method}", _acrew_run)
         for owner in ("BaseTool", "Tool"):
             self.wrap("crewai.tools.base_tool", f"{owner}.run", self._tool_run)
             self.wrap("crewai.tools.base_tool", f"{owner}.arun", self._tool_arun)

@@ -6,7 +6,8 @@ Two jobs, kept apart:
   langgraph message streaming) and ``BaseChatModel.stream`` / ``astream`` (which skip the former)
   run as the agent that langchain names in the run metadata: ``create_agent(name=...)`` puts it
   there as ``lc_agent_name``. A langgraph graph (``Pregel.stream``/``astream``, which ``invoke``
-  uses) runs as its run name or its own ``name`` when it has one. An agent already set
+  uses) runs as its run name or its own ``name`` when it has one: an agent run, traced as an
+  ``invoke_agent`` span. An agent already set
   (``aios.agent(...)``, an enclosing graph) becomes the group; without any name the current
   identity stands (else the kernel uses the process's name).
 * The LLM syscall. Models built on the openai/anthropic SDKs (``langchain_openai``,
@@ -36,6 +37,7 @@ from typing import Any
 
 import wrapt
 
+from aios.adapters._agent_runs import aeach_step_in_run, each_step_in_run
 from aios.adapters._sdk_usage import read_usage
 from aios.adapters.base import Adapter, aeach_step_in, each_step_in, first_text
 from aios.adapters.hookspecs import hookimpl
@@ -131,12 +133,13 @@ def _named_steps(
     return gen if ident is None else each_step(gen, lambda: acting_as(ident))
 
 
-def _graph_stream(each_step: Callable[..., Any]) -> Callable[..., Any]:
-    """A wrapper for ``Pregel.stream``/``astream``: the graph's steps run as the graph."""
+def _graph_stream(run_steps: Callable[..., Any]) -> Callable[..., Any]:
+    """A wrapper for ``Pregel.stream``/``astream``: a named graph's run is an agent run (its steps
+    run as the graph, inside its ``invoke_agent`` span when tracing)."""
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
         ident = None if inside_llm_call() else _graph_identity(instance, args, kwargs)
-        return _named_steps(each_step, ident, wrapped(*args, **kwargs))
+        return run_steps(wrapped(*args, **kwargs), ident)
 
     return wrapper
 
@@ -221,8 +224,8 @@ class LangchainAdapter(Adapter):
             if not self._wanted or self._graph_patched:
                 return
             try:
-                self.wrap(_PREGEL, "Pregel.stream", _graph_stream(each_step_in))
-                self.wrap(_PREGEL, "Pregel.astream", _graph_stream(aeach_step_in))
+                self.wrap(_PREGEL, "Pregel.stream", _graph_stream(each_step_in_run))
+                self.wrap(_PREGEL, "Pregel.astream", _graph_stream(aeach_step_in_run))
             except Exception as exc:  # a langgraph without these: agents are still named by langchain
                 log.warning("aios adapter 'langchain' could not name langgraph graphs: %s", exc)
                 return

@@ -107,6 +107,11 @@ class Syscall:
     cached_input_tokens: int = 0
     #: The access rules passed just before the tool's approval: admission does not repeat them.
     access_checked: bool = False
+    #: What the call said and answered, for traces (``otel_capture_content``); ``None`` unless
+    #: capture is on. Adapters hand the raw parts over (LLM: ``api``, ``request`` body and
+    #: ``response``/``response_sse`` bytes; tool: ``arguments`` and ``result``), and only the
+    #: exporter turns them into messages, off the caller's path.
+    content: dict[str, Any] | None = None
 
     @property
     def turnaround_s(self) -> float | None:

@@ -4,8 +4,8 @@ One span per syscall, started in the caller's context when the syscall is submit
 framework's own span is its parent) and ended exactly once when the kernel ends the syscall
 (for a stream: when its held lease ends). ``aios.agent(...)`` scopes open an ``invoke_agent``
 span around the calls made inside them. Names follow the GenAI semantic conventions; the
-kernel's own facts sit under ``aios.*``. Message contents are never exported: the kernel does
-not hold them.
+kernel's own facts sit under ``aios.*``. Message contents are exported only with
+``otel_capture_content`` (see ``aios.telemetry.content``); otherwise the kernel never holds them.
 
 The program's global tracer and meter providers are used when it set them; otherwise aios
 builds its own from the standard ``OTEL_*`` variables and makes them global, so the program's
@@ -27,6 +27,7 @@ from typing import Any
 
 from aios.kernel.context import AgentIdentity, current_tool_call, scope_hooks
 from aios.kernel.syscall import Kind, Status, Syscall
+from aios.telemetry.content import handed, llm_attributes, tool_attributes
 
 # First: it turns a missing OpenTelemetry into one clear error naming the extra to install.
 from aios.telemetry.providers import check_env, meter_provider, tracer_provider  # isort: skip
@@ -42,6 +43,7 @@ SCOPE = "aios"
 #: the framework's tool call id (both read in the caller's context).
 _Begun = tuple[Any, int, str | None]
 _DENIED = ("AccessDenied", "BudgetExceeded")
+_ATTRS_CACHE_SIZE = 1024
 
 
 class _Backlog:
@@ -184,6 +186,22 @@ def _agent_span(identity: AgentIdentity) -> Iterator[None]:
         span.end()
 
 
+def _direct_spans(tracer: Any) -> Any:
+    try:
+        from aios.telemetry.direct import DirectSpans
+    except ImportError:  # a program's provider from another SDK: the usual path
+        return None
+    return DirectSpans.of(tracer)
+
+
+def _content_attributes(sc: Syscall) -> dict[str, str]:
+    content = sc.content or {}
+    try:
+        return llm_attributes(content) if sc.kind is Kind.LLM else tool_attributes(content)
+    except Exception:  # a body of a shape we do not know: the span goes out without it
+        return {}
+
+
 def _provider_name(api: str) -> str:
     family = api.split(".", 1)[0]
     return "openai" if family == "sim" else family
@@ -212,8 +230,17 @@ class SyscallTracer:
         self.tracer = state.tracer
         self.backlog = state.backlog
         self.defer = state.defer
+        #: Finished spans straight to the processors of aios's own provider (see ``direct``).
+        self.direct = _direct_spans(state.tracer)
         self.default_max_tokens = kernel.config.default_max_tokens
         self.policy = kernel.policy.name
+        #: ``otel_capture_content``: tool syscalls take the content their adapter hands over.
+        self.capture = bool(kernel.config.otel_capture_content)
+        #: Per core and per (operation, provider, model): the provider's name and the metrics'
+        #: attribute sets, made once (a few cores and models per program; bounded anyway).
+        self._provider_of: dict[str | None, str] = {}
+        self._core_attrs: dict[str, dict[str, Any]] = {}
+        self._llm_attrs: dict[tuple[str, str, str | None], tuple[dict[str, Any], ...]] = {}
         #: Where each syscall began (context, time, tool call), from submit until it ends.
         self._begun_by_id: dict[int, _Begun] = {}
         meter = state.meter
@@ -236,14 +263,21 @@ class SyscallTracer:
     # -- spans --------------------------------------------------------------------------------
     def _provider(self, sc: Syscall) -> str:
         name = sc.core_name or (sc.candidates[0] if sc.candidates else None)
-        spec = self.kernel.router.specs.get(name) if name else None
-        return _provider_name(spec.api) if spec is not None else "unknown"
+        provider = self._provider_of.get(name)
+        if provider is None:
+            spec = self.kernel.router.specs.get(name) if name else None
+            provider = _provider_name(spec.api) if spec is not None else "unknown"
+            if spec is not None:  # a core's API never changes
+                self._provider_of[name] = provider
+        return provider
 
     def _begun(self) -> _Begun:
         return (otel_context.get_current(), time.time_ns(), current_tool_call())
 
     def on_submit(self, sc: Syscall) -> None:
         self._begun_by_id[sc.id] = self._begun()
+        if self.capture and sc.kind is Kind.TOOL and sc.content is None:
+            sc.content = handed()
 
     def on_finish(self, sc: Syscall) -> None:
         # Refused before the observers saw it (access rules): still one span, from here.
@@ -315,6 +349,12 @@ class SyscallTracer:
         if sc.kind is Kind.LLM and usage_known:
             attrs["gen_ai.usage.input_tokens"] = sc.input_tokens
             attrs["gen_ai.usage.output_tokens"] = sc.output_tokens
+        if sc.content is not None:
+            attrs.update(_content_attributes(sc))
+        direct = self.direct
+        if direct is not None and direct.usable(len(attrs)):
+            direct.emit(name, parent, kind, attrs, start_ns, end_ns, error_type)
+            return
         span = self.tracer.start_span(name, context=parent, kind=kind, attributes=attrs, start_time=start_ns)
         if error_type:
             span.set_status(StatusCode.ERROR, error_type)
@@ -325,7 +365,10 @@ class SyscallTracer:
         error_type = _error_type(sc)
         reasons = sc.retry_reasons
         usage_known = sc.usage_known
-        core = {"aios.core": sc.core_name or "none"}
+        core_name = sc.core_name or "none"
+        core = self._core_attrs.get(core_name)
+        if core is None:
+            core = self._core_attrs[core_name] = {"aios.core": core_name}
         self.queue_wait.record(sc.waited_s, core)
         if error_type in _DENIED:
             self.denied.add(1, {"gen_ai.agent.name": sc.agent, "error.type": error_type or ""})
@@ -334,13 +377,29 @@ class SyscallTracer:
             self.absorbed.add(absorbed, core)
         if sc.kind is not Kind.LLM:
             return
-        attrs: dict[str, Any] = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": self._provider(sc)}
-        if sc.model:
-            attrs["gen_ai.request.model"] = sc.model
+        attrs, inputs, outputs = self._llm_metric_attrs(sc)
         if sc.turnaround_s is not None:
             timed = {**attrs, "error.type": error_type} if error_type else attrs
             self.duration.record(sc.turnaround_s, timed)
         if usage_known:
-            self.token_usage.record(sc.input_tokens, {**attrs, "gen_ai.token.type": "input"})
-            self.token_usage.record(sc.output_tokens, {**attrs, "gen_ai.token.type": "output"})
+            self.token_usage.record(sc.input_tokens, inputs)
+            self.token_usage.record(sc.output_tokens, outputs)
+
+    def _llm_metric_attrs(self, sc: Syscall) -> tuple[dict[str, Any], ...]:
+        """The attributes of an LLM call's measurements: all, by input tokens, by output tokens."""
+        key = (sc.operation, self._provider(sc), sc.model)
+        made = self._llm_attrs.get(key)
+        if made is None:
+            attrs: dict[str, Any] = {"gen_ai.operation.name": key[0], "gen_ai.provider.name": key[1]}
+            if sc.model:
+                attrs["gen_ai.request.model"] = sc.model
+            made = (
+                attrs,
+                {**attrs, "gen_ai.token.type": "input"},
+                {**attrs, "gen_ai.token.type": "output"},
+            )
+            if len(self._llm_attrs) >= _ATTRS_CACHE_SIZE:
+                self._llm_attrs.clear()
+            self._llm_attrs[key] = made
+        return made
 

@@ -62,7 +62,11 @@ def test_langchain_program_with_its_own_provider(sim: SimServer) -> None:
     assert len({s.span_id for s in spans}) == len(spans)
     by_id = {s.span_id: s for s in spans}
     for s in mine:
-        agent_span = by_id[s.parent_span_id]
+        # The named agent's run (create_agent(name=...)), inside the program's aios.agent scope.
+        run = by_id[s.parent_span_id]
+        assert run.name == f"invoke_agent {s.attributes['gen_ai.agent.name']}"
+        assert run.attributes["gen_ai.operation.name"] == "invoke_agent"
+        agent_span = by_id[run.parent_span_id]
         assert agent_span.name == "invoke_agent support"
         assert agent_span.attributes["gen_ai.agent.name"] == "support"
         request = by_id[agent_span.parent_span_id]
@@ -153,3 +157,19 @@ def test_unknown_exporter_is_one_clear_error(sim: SimServer, value: str) -> None
         "use otlp, console or none"
     )
     assert run.sim_stats["requests"] == 0
+
+
+def test_content_is_exported_when_asked_for(sim: SimServer) -> None:
+    with OtlpReceiver() as rx:
+        env = {**rx.env(), "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true"}
+        run = run_program(sim, [TRIAGE], aios=True, aios_args=["--otel"], env=env).check()
+        spans = wait_for(rx, len(syscalls(run.report)))
+    mine = syscall_spans(spans)
+    chats = [s for s in mine if s.name.startswith("chat")]
+    tools = [s for s in mine if s.name.startswith("execute_tool")]
+    questions = " ".join(s.attributes.get("gen_ai.input.messages", "") for s in chats)
+    assert "Was invoice INV-1001 paid?" in questions and "Where is parcel PX-77?" in questions
+    assert all(s.attributes.get("gen_ai.output.messages") for s in chats)
+    assert all(s.attributes.get("gen_ai.tool.call.arguments") for s in tools)
+    assert all("gen_ai.tool.call.result" in s.attributes for s in tools)
+    assert not any("sim-key" in repr(s.attributes) for s in spans)

@@ -67,7 +67,7 @@ def _framework(name: str) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(360)  # crewai takes about 2 min on a loaded 2-core machine
 @pytest.mark.parametrize("framework", ["langchain", "autogen", "openai-agents", "crewai"])
 def test_framework_agents_in_four_processes_share_one_kernel(
     framework: str, tmp_path: Path, paced_sim: SimServer, redis_url: str
@@ -86,5 +86,5 @@ def test_framework_agents_in_four_processes_share_one_kernel(
     single, single_stats = _run(framework, paced_sim, config, redis_url, 1, total, "single")
     assert single["errors"] == [] and single["completed"] == total, single
     # One shared rate limit: about as many 429s as one process with every agent (a few of slack for
-    # timing on a loaded machine); four per-process limits would let four bursts through.
+    # timing on a loaded machine); four per-process limits let four bursts through (12 429s measured).
     assert split_stats["rate_limited"] <= single_stats["rate_limited"] + 4, (split_stats, single_stats)

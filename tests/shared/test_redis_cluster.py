@@ -239,3 +239,15 @@ def test_aios_run_with_a_cluster_url_holds_one_limit_across_processes(
     assert report.returncode == 0, report.stderr[-2000:]
     totals = json.loads(report.stdout)
     assert sum(a["llm_calls"] for a in totals["agents"].values()) == 12
+
+
+@pytest.mark.parametrize(
+    "args", [["top", "--once"], ["report"], ["run", "-c", "print('never')"]], ids=["top", "report", "run"]
+)
+def test_commands_name_an_unreachable_cluster_in_one_line(args: list[str]) -> None:
+    url = f"redis+cluster://127.0.0.1:{free_port()}"
+    proc = run_aios([args[0], "--redis", url, *args[1:]], timeout=60)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr and "never" not in proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and url in lines[0], proc.stderr

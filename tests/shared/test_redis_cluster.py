@@ -251,3 +251,26 @@ def test_commands_name_an_unreachable_cluster_in_one_line(args: list[str]) -> No
     assert "Traceback" not in proc.stderr and "never" not in proc.stdout
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and url in lines[0], proc.stderr
+
+
+@pytest.mark.parametrize("behaviour", ["local", "fail"])
+def test_a_node_lost_mid_run_is_the_configured_behaviour_without_a_hang(behaviour: str, kernels: Any) -> None:
+    with start_cluster(3) as own:  # its own cluster: a node of it is killed
+        cfg = one_slot(own.url, "down", redis_unavailable=behaviour)
+        core_name = cfg["cores"][0]["name"]
+        k = kernels(**cfg)
+        k.acquire(llm(k)).succeed()
+        conn: Any = open_client(own.url)
+        port = conn.get_node_from_key(f"{{down:core:{core_name}}}:state").port
+        conn.close()
+        victim = next(server for server, p in own.nodes if p == port)
+        victim.process.kill()
+        victim.process.wait()
+        started = time.monotonic()
+        if behaviour == "local":
+            k.acquire(llm(k)).succeed()  # per-process limits from now on
+            assert k.shared is not None and k.shared.degraded
+        else:
+            with pytest.raises(aios.AiosError, match="unreachable"):
+                k.acquire(llm(k))
+        assert time.monotonic() - started < 5.0

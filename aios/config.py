@@ -149,7 +149,8 @@ class KernelConfig(_Strict):
     #: Adapters to leave unpatched (also ``AIOS_DISABLE_ADAPTERS=a,b``).
     disable_adapters: list[str] = Field(default_factory=list)
     #: Share admission state (slots, rate buckets, cool-downs, budgets, waiting order) with every
-    #: process using the same Redis/Valkey URL and prefix (``redis://``, ``rediss://``, ``unix://``).
+    #: process using the same Redis/Valkey URL and prefix (``redis://``, ``rediss://``, ``unix://``;
+    #: a Redis Cluster: ``redis+cluster://`` or ``rediss+cluster://``).
     redis_url: str | None = None
     redis_prefix: str = Field(default="aios", min_length=1)
     #: When the shared state becomes unreachable mid-run: fall back to per-process limits

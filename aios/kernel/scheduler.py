@@ -191,15 +191,17 @@ class Scheduler:
 
     def _give_back(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool = False) -> None:
         core = sc.core
+        # The budget first: releasing the slot wakes the other processes sharing the state, and
+        # a call of theirs waiting for this reservation must find it settled.
+        if sc.budget_held:
+            sc.budget_held = False
+            used = [self._measure(sc, c) if ran else 0.0 for c in sc.charges]
+            self.ledger.settle(sc.charges, used, str(sc.id))
         if core is not None:
             # After a rejection that told us the provider's remaining counts, our buckets already
             # match the provider's: refunding this attempt's charge would put us ahead of it.
             synced, sc.provider_synced = sc.provider_synced, False
             core.release(sc, now, ran=ran or synced, usage_known=usage_known)
-        if sc.budget_held:
-            sc.budget_held = False
-            used = [self._measure(sc, c) if ran else 0.0 for c in sc.charges]
-            self.ledger.settle(sc.charges, used, str(sc.id))
         self.running.discard(sc)
         sc.attempt_ran = ran
         self.policy.on_finish(sc, now)  # before the attempt's start is dropped: LAS reads it

@@ -133,7 +133,10 @@ class ClusterRecorder:
 
     @property
     def url(self) -> str:
-        kw = self.conn.connection_pool.connection_kwargs
+        pool = getattr(self.conn, "connection_pool", None)
+        if pool is None:  # a Redis Cluster: one pool per node
+            return "the Redis Cluster"
+        kw = pool.connection_kwargs
         if "path" in kw:
             return f"unix://{kw['path']}"
         return f"redis://{kw.get('host', '?')}:{kw.get('port', '?')}/{kw.get('db', 0)}"
@@ -221,7 +224,10 @@ def cluster_report(url: str, prefix: str = "aios", *, timeout: float = 2.0) -> d
     """
     import redis
 
-    conn = redis_link.client(url, timeout=timeout)
+    try:
+        conn = redis_link.client(url, timeout=timeout)  # a cluster client connects at once
+    except (redis.RedisError, OSError) as exc:
+        raise ConnectionError(redis_link.unreachable(url, exc)) from None
     try:
         report = read_report(conn, prefix)
     except (redis.RedisError, OSError) as exc:

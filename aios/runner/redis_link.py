@@ -6,7 +6,7 @@ reaches a terminal, a log or a report.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from aios.kernel.access.redact import redact_url
 
@@ -17,14 +17,18 @@ INSTALL_HINT = 'pip install "aios-kernel[redis]"'
 
 
 def client(url: str, *, timeout: float = 2.0, decode: bool = True) -> redis.Redis:
-    """A redis-py client for ``url`` that never waits longer than ``timeout`` on the network."""
+    """A redis-py client for ``url`` that never waits longer than ``timeout`` on the network
+    (a ``RedisCluster`` for a ``redis+cluster://`` URL: it serves the same commands)."""
     try:
-        import redis
+        import redis  # noqa: F401
     except ImportError:
         raise RuntimeError(f"shared state needs the redis client library; {INSTALL_HINT}") from None
-    return redis.Redis.from_url(
+    from aios.kernel.shared.client import open_client
+
+    conn: Any = open_client(
         url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=decode
     )
+    return cast("redis.Redis", conn)
 
 
 def unreachable(url: str, exc: BaseException | str) -> str:
@@ -46,6 +50,8 @@ def check(url: str, *, timeout: float = 2.0) -> str | None:
         conn = client(url, timeout=timeout)
     except ValueError as exc:  # a malformed URL: redis-py explains which schemes it accepts
         return f"redis URL {redact_url(url)!r} is not valid: {exc}"
+    except (redis.RedisError, OSError) as exc:  # a cluster client connects at once
+        return unreachable(url, exc)
     try:
         conn.ping()
     except (redis.RedisError, OSError) as exc:

@@ -21,9 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from aios.runner import env
 from aios.runner.redis_link import INSTALL_HINT
+
+if TYPE_CHECKING:
+    import redis
 
 START_TIMEOUT_S = 10.0
 #: How ``aios run`` tells the program's root process which server to stop at its exit.
@@ -109,8 +113,9 @@ class LocalServer:
         return f"<LocalServer pid={self.pid} {self.url} {'running' if self.running() else 'stopped'}>"
 
 
-def start_server(*, timeout: float = START_TIMEOUT_S) -> LocalServer:
-    """Start a private server and return once it answers ``PING``."""
+def start_server(*, timeout: float = START_TIMEOUT_S, extra: list[str] | None = None) -> LocalServer:
+    """Start a private server and return once it answers ``PING`` (``extra``: more server
+    arguments, which win over the defaults)."""
     binary = server_binary()
     directory = Path(tempfile.mkdtemp(prefix="aios-redis-"))  # mkdtemp makes it 0700
     socket = directory / "redis.sock"
@@ -124,6 +129,7 @@ def start_server(*, timeout: float = START_TIMEOUT_S) -> LocalServer:
         "--appendonly", "no",
         "--daemonize", "no",
         "--logfile", str(directory / "server.log"),
+        *(extra or []),
     ]  # fmt: skip
     try:
         process = subprocess.Popen(
@@ -225,3 +231,87 @@ def stop_exported_server(value: str | None = None) -> None:
             os.kill(pid, signal.SIGKILL)
     if directory and Path(directory).name.startswith("aios-redis-"):
         shutil.rmtree(directory, ignore_errors=True)
+
+
+# -- a local Redis Cluster (tests and trying cluster mode out) -----------------------------------
+def free_port() -> int:
+    import socket
+
+    # A cluster node also listens on its port + 10000 (the cluster bus): keep both in range.
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port < 55535:
+            return port
+
+
+class LocalCluster:
+    """A running local Redis Cluster of private nodes; ``url`` is ``redis+cluster://…``."""
+
+    def __init__(self, nodes: list[tuple[LocalServer, int]]) -> None:
+        self.nodes = nodes
+        self.url = f"redis+cluster://127.0.0.1:{nodes[0][1]}"
+
+    def stop(self) -> None:
+        for server, _port in self.nodes:
+            server.stop()
+
+    def __enter__(self) -> LocalCluster:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def start_cluster(nodes: int = 3, *, timeout: float = START_TIMEOUT_S) -> LocalCluster:
+    """Start a Redis Cluster of ``nodes`` primaries on 127.0.0.1 (no replicas, nothing on disk),
+    the 16384 slots split evenly, and return once every node reports ``cluster_state:ok``."""
+    import redis
+
+    started: list[tuple[LocalServer, int]] = []
+    try:
+        for _ in range(nodes):
+            port = free_port()
+            server = start_server(
+                timeout=timeout,
+                extra=["--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+                       "--cluster-config-file", "nodes.conf"],
+            )  # fmt: skip
+            started.append((server, port))
+        clients = [redis.Redis(unix_socket_path=str(s.socket), socket_timeout=2.0) for s, _ in started]
+        try:
+            per_node = 16384 // nodes
+            for i, conn in enumerate(clients):
+                last = 16383 if i == nodes - 1 else (i + 1) * per_node - 1
+                _command(conn, "CLUSTER", "ADDSLOTSRANGE", i * per_node, last)
+                if i:
+                    _command(conn, "CLUSTER", "MEET", "127.0.0.1", started[0][1])
+            deadline = time.monotonic() + timeout
+            while not all(_cluster_ok(conn, nodes) for conn in clients):
+                if time.monotonic() > deadline:
+                    raise RedisServerError(
+                        f"the local cluster of {nodes} nodes did not form within {timeout:g}s"
+                    )
+                time.sleep(0.05)
+        finally:
+            for conn in clients:
+                conn.close()
+    except BaseException:
+        for server, _port in started:
+            server.stop()
+        raise
+    return LocalCluster(started)
+
+
+def _command(conn: redis.Redis, *args: object) -> object:
+    return conn.execute_command(*args)  # type: ignore[no-untyped-call]
+
+
+def _cluster_ok(conn: redis.Redis, nodes: int) -> bool:
+    info = _command(conn, "CLUSTER", "INFO")
+    text = info.decode() if isinstance(info, bytes) else str(info)
+    fields = dict(line.split(":", 1) for line in text.split() if ":" in line)
+    return fields.get("cluster_state") == "ok" and fields.get("cluster_known_nodes") == str(nodes)

@@ -123,7 +123,14 @@ class RedisSource:
 
         self.url = url
         self.prefix = prefix
-        self._conn = redis_link.client(url)
+        self._client = redis_link.client
+        self._connection: Any = None  # a cluster client connects when made: after the check
+
+    @property
+    def _conn(self) -> Any:
+        if self._connection is None:
+            self._connection = self._client(self.url)
+        return self._connection
 
     def connect(self) -> None:
         """Check the server now: raises ``ConnectionError`` naming the URL if it does not answer."""
@@ -160,4 +167,5 @@ class RedisSource:
         }
 
     def close(self) -> None:
-        self._conn.close()
+        if self._connection is not None:
+            self._connection.close()

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from aios.errors import ConfigError, SharedStateUnavailable
 from aios.kernel.access.redact import redact_url
+from aios.kernel.shared.client import is_cluster, open_client
 
 if TYPE_CHECKING:
-    import redis
+    from aios.kernel.shared.client import Client
 
 log = logging.getLogger("aios")
 
@@ -38,6 +39,17 @@ def _script(name: str) -> str:
     return (resources.files("aios.kernel.shared") / "lua" / name).read_text(encoding="utf-8")
 
 
+def server_time(client: Client, prefix: str = "aios") -> tuple[int, int]:
+    """``TIME`` of the server, or on a Redis Cluster of the node holding ``prefix``'s budget
+    keys: one node's clock for every process, whichever node each one reached first."""
+    if is_cluster(client):
+        node = client.get_node_from_key(f"{{{prefix}:budget}}")  # type: ignore[union-attr]
+        secs, micros = client.time(target_nodes=node)
+    else:
+        secs, micros = client.time()
+    return int(secs), int(micros)
+
+
 class SharedClock:
     """Seconds on the server's clock (``TIME``), read locally through the monotonic clock.
 
@@ -45,11 +57,11 @@ class SharedClock:
     state agree on "now" to within half a loopback round trip, and no script needs ``TIME``.
     """
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: Client, prefix: str = "aios") -> None:
         best: tuple[float, float] | None = None
         for _ in range(3):
             before = time.monotonic()
-            secs, micros = client.time()
+            secs, micros = server_time(client, prefix)
             after = time.monotonic()
             rtt = after - before
             offset = (secs + micros / 1e6 - _EPOCH) - (before + rtt / 2)
@@ -86,9 +98,10 @@ class SharedState:
         self.ttl = lease_ttl_s
         self.on_unavailable = on_unavailable
         self.process = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.errors = (redis.ConnectionError, redis.TimeoutError)
+        # A Redis Cluster that lost the node of a slot answers CLUSTERDOWN: as unreachable.
+        self.errors = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ClusterError)
         try:
-            self.client: redis.Redis = redis.Redis.from_url(
+            self.client: Client = open_client(
                 url,
                 socket_timeout=2.0,
                 socket_connect_timeout=2.0,
@@ -96,13 +109,16 @@ class SharedState:
                 decode_responses=True,
             )
             self.client.ping()
+            self.cluster = is_cluster(self.client)
+            if not self.cluster:
+                self._refuse_cluster_node(url)
         except (ValueError, *self.errors) as exc:
             raise ConfigError(
                 f"cannot reach the shared state at `redis_url` = {redact_url(url)!r} ({exc}); "
                 "start the server, fix the URL (AIOS_REDIS_URL, aios run --redis), or unset it "
                 "for per-process limits"
             ) from None
-        self.clock = clock if clock is not None else SharedClock(self.client)
+        self.clock = clock if clock is not None else SharedClock(self.client, prefix)
         common = _script("common.lua")
         self.admit_script = self.client.register_script(common + _script("admit.lua"))
         self.start_script = self.client.register_script(common + _script("start.lua"))
@@ -123,6 +139,24 @@ class SharedState:
             target=self._beat, name="aios-shared-heartbeat", daemon=True
         )
         self._heartbeat.start()
+
+    def _refuse_cluster_node(self, url: str) -> None:
+        """A plain URL that reaches a Redis Cluster node: each key lives on one node of it, which a
+        one-server client cannot follow (it would fail with MOVED errors mid-run)."""
+        try:
+            info = self.client.info("cluster")
+        except Exception:
+            return  # servers without the section (or without INFO rights) are not clusters
+        if str(info.get("cluster_enabled", 0)) != "1":
+            return
+        scheme, _, rest = url.partition("://")
+        hint = f"rediss+cluster://{rest}" if scheme == "rediss" else f"redis+cluster://{rest}"
+        if scheme == "unix":
+            hint = "redis+cluster://HOST:PORT (a cluster is reached over TCP)"
+        raise ConfigError(
+            f"`redis_url` = {redact_url(url)!r} is a node of a Redis Cluster; name the cluster with "
+            f"`redis_url` = {redact_url(hint)!r} so each key reaches the node of its slot"
+        )
 
     # -- keys ------------------------------------------------------------------------------------
     def core_keys(self, core: str) -> tuple[str, ...]:
@@ -202,7 +236,9 @@ class SharedState:
                 holders = sorted(self._holders)
             expiry = self.clock.now() + self.ttl
             try:
-                pipe = self.client.pipeline(transaction=False)
+                # One round trip for all; a Redis Cluster pipelines no scripts, so there each
+                # script goes to its node on its own.
+                pipe: Any = None if self.cluster else self.client.pipeline(transaction=False)
                 for keys, held in leases.items():
                     self.misc_script(
                         keys=list(keys), args=["renew", expiry, self.process, *held], client=pipe
@@ -213,7 +249,8 @@ class SharedState:
                         args=["renew", self.clock.now(), expiry, *holders],
                         client=pipe,
                     )
-                pipe.execute()
+                if pipe is not None:
+                    pipe.execute()
             except self.errors as exc:
                 self._lost(exc)  # waiting calls see it at their next admission attempt
             except Exception as exc:
@@ -282,11 +319,11 @@ def core_keys(prefix: str, core: str) -> tuple[str, ...]:
     return tuple(f"{tag}:{part}" for part in _CORE_PARTS)
 
 
-def read_cores(client: redis.Redis, prefix: str) -> dict[str, list[str]]:
+def read_cores(client: Client, prefix: str) -> dict[str, list[str]]:
     """Every core's state as the ``describe`` script reports it (``aios top --redis``), by name,
     and the server's "now" on the shared clock as ``(name "", [now])``. Read-only but for
     dropping expired leases, as any admission would."""
-    secs, micros = client.time()
+    secs, micros = server_time(client, prefix)
     now = secs + micros / 1e6 - _EPOCH
     describe = client.register_script(_script("common.lua") + _script("misc.lua"))
     head, tail = f"{{{prefix}:core:", "}:state"

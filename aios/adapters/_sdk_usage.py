@@ -20,8 +20,21 @@ _OUTPUT = ("completion_tokens", "output_tokens")
 _ANTHROPIC_CACHE = ("cache_creation_input_tokens", "cache_read_input_tokens")
 
 
+#: Whether values of a type are mappings, by type: ``isinstance`` against the ``Mapping`` ABC
+#: costs more than the lookup it guards, and the same few types (dict, SDK models) recur.
+_IS_MAPPING: dict[type, bool] = {dict: True}
+
+
+def _is_mapping(obj: Any) -> bool:
+    kind = type(obj)
+    known = _IS_MAPPING.get(kind)
+    if known is None:
+        known = _IS_MAPPING[kind] = isinstance(obj, Mapping)
+    return known
+
+
 def _field(obj: Any, name: str) -> Any:
-    if type(obj) is dict or isinstance(obj, Mapping):
+    if _is_mapping(obj):
         return obj.get(name)
     return getattr(obj, name, None)
 
@@ -58,7 +71,7 @@ def read_usage(usage: Any) -> Usage | None:
 def usage_of_payload(payload: Any) -> Usage | None:
     """Usage of a response body or stream event: at the top, or under ``response``/``message``."""
     found = read_usage(_field(payload, "usage"))
-    if found is not None or not isinstance(payload, Mapping):
+    if found is not None or not _is_mapping(payload):
         # SDK models carry usage at the top; only stream events (JSON) nest it.
         return found
     for key in ("response", "message"):
@@ -87,7 +100,11 @@ def usage_outcome(result: Any) -> tuple[Usage | None, None]:
 
 def response_model(payload: Any) -> str | None:
     """The model that answered, as a response body or stream event names it (for tracing)."""
-    for holder in (payload, _field(payload, "response"), _field(payload, "message")):
+    model = _field(payload, "model")
+    if isinstance(model, str) and model:  # a response body or SDK result names it at the top
+        return model
+    for key in ("response", "message"):  # stream events nest it
+        holder = _field(payload, key)
         model = _field(holder, "model") if holder is not None else None
         if isinstance(model, str) and model:
             return model

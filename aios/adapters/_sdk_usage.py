@@ -135,17 +135,45 @@ def rate_limit_headers(response: Any) -> dict[str, str] | None:
     headers = getattr(response, "headers", None)
     if headers is None:
         return None
+    found: dict[str, str] = {}
+    if _keeps_lowered(headers):
+        # httpx and httpx2 keep (raw name, lower-cased name, value) per header already.
+        for _raw, key, value in headers._list:
+            if key.startswith(_LIMIT_PREFIXES):
+                found[key.decode("latin-1")] = value.decode("latin-1")
+        return found
     raw = getattr(headers, "raw", None)
     if raw is None:
         items = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
     else:
         items = raw
-    found: dict[str, str] = {}
     for key, value in items:
         key = key.lower()
         if key.startswith(_LIMIT_PREFIXES):
             found[key.decode("latin-1")] = value.decode("latin-1")
     return found
+
+
+#: Per headers class: whether it keeps ``_list`` as (raw name, lower-cased name, value) bytes.
+_LOWERED: dict[type, bool] = {}
+
+
+def _keeps_lowered(headers: Any) -> bool:
+    kind = type(headers)
+    known = _LOWERED.get(kind)
+    if known is None:
+        entries = getattr(headers, "_list", None)
+        known = (
+            type(entries) is list
+            and bool(entries)
+            and all(
+                type(e) is tuple and len(e) == 3 and type(e[1]) is bytes and e[1] == e[0].lower()
+                for e in entries
+            )
+        )
+        if entries:  # an empty list says nothing of the shape: decide on a later response
+            _LOWERED[kind] = known
+    return known
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:

@@ -77,8 +77,12 @@ class StreamWatch:
         data = self._buf + chunk if self._buf else chunk
         lines = data.split(b"\n")
         self._buf = lines.pop()
+        usage, error = _INTERESTING
         for line in lines:
-            if line:  # half of an SSE body's lines are the blank ones between events
+            # Most lines are blank (between events) or content deltas: skipped without a call.
+            if line and (
+                not line.startswith(b"data:") or usage in line or error in line or b"[DONE]" in line
+            ):
                 self._line(line)
         return chunk
 

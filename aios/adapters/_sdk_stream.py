@@ -18,7 +18,6 @@ That is the one rule of :meth:`aios.kernel.lease.Lease.end`, which this watch ca
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import sys
@@ -83,27 +82,18 @@ class StreamWatch:
         data = self._buf + chunk if self._buf else chunk
         lines = data.split(b"\n")
         self._buf = lines.pop()
+        usage, error = _INTERESTING
         for line in lines:
-            self._line(line)
+            # Most lines are blank (between events) or content deltas: skipped without a call.
+            if line and (
+                not line.startswith(b"data:") or usage in line or error in line or b"[DONE]" in line
+            ):
+                self._line(line)
         return chunk
 
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
-        """Around reading the body: an error breaks the call; reaching the end completes it."""
-        try:
-            yield
-        except Exception as exc:
-            self.broken = exc
-            raise
-        self.eof()
-
-    @contextlib.contextmanager
-    def closing(self) -> Iterator[None]:
-        """Around closing the body: the call ends, however the close goes."""
-        try:
-            yield
-        finally:
-            self.closed()
+    def failed(self, exc: BaseException) -> None:
+        """Reading the body raised: the call broke (the caller sees the error)."""
+        self.broken = exc
 
     def _line(self, line: bytes) -> None:
         if line.startswith(b"data:"):
@@ -182,7 +172,10 @@ def _keep_content(watch: StreamWatch, content: dict[str, Any]) -> None:
 
 @functools.cache
 def _proxies(httpx_module: Any) -> tuple[type[Any], type[Any]]:
-    """Byte-stream proxies subclassing this httpx flavour's bases (``Response`` checks them)."""
+    """Byte-stream proxies subclassing this httpx flavour's bases (``Response`` checks them).
+
+    Reading and closing are spelled out (no context managers): they run for every call.
+    """
 
     class SyncWatched(httpx_module.SyncByteStream):  # type: ignore[misc]
         def __init__(self, inner: Any, watch: StreamWatch) -> None:
@@ -190,13 +183,20 @@ def _proxies(httpx_module: Any) -> tuple[type[Any], type[Any]]:
             self._watch = watch
 
         def __iter__(self) -> Iterator[bytes]:
-            with self._watch.reading():
+            watch = self._watch
+            try:
                 for chunk in self._inner:
-                    yield self._watch.feed(chunk)
+                    yield watch.feed(chunk)
+            except Exception as exc:
+                watch.failed(exc)
+                raise
+            watch.eof()
 
         def close(self) -> None:
-            with self._watch.closing():
+            try:
                 self._inner.close()
+            finally:
+                self._watch.closed()
 
     class AsyncWatched(httpx_module.AsyncByteStream):  # type: ignore[misc]
         def __init__(self, inner: Any, watch: StreamWatch) -> None:
@@ -204,25 +204,44 @@ def _proxies(httpx_module: Any) -> tuple[type[Any], type[Any]]:
             self._watch = watch
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
-            self._watch.lease.follow(asyncio.current_task())
-            with self._watch.reading():
+            watch = self._watch
+            watch.lease.follow(asyncio.current_task())
+            try:
                 async for chunk in self._inner:
-                    yield self._watch.feed(chunk)
+                    yield watch.feed(chunk)
+            except Exception as exc:
+                watch.failed(exc)
+                raise
+            watch.eof()
 
         async def aclose(self) -> None:
-            with self._watch.closing():
+            try:
                 await self._inner.aclose()
+            finally:
+                self._watch.closed()
 
     return SyncWatched, AsyncWatched
 
 
+#: Per response class: its httpx flavour's async byte-stream base and the two proxies.
+_FLAVOURS: dict[type, tuple[type[Any], type[Any], type[Any]]] = {}
+
+
+def _flavour(response: Any) -> tuple[type[Any], type[Any], type[Any]]:
+    kind = type(response)
+    found = _FLAVOURS.get(kind)
+    if found is None:
+        module = sys.modules[kind.__module__.split(".", 1)[0]]
+        found = _FLAVOURS[kind] = (module.AsyncByteStream, *_proxies(module))
+    return found
+
+
 def watch_response(response: Any, lease: Lease, *, sse: bool) -> StreamWatch:
     """Make closing ``response`` (an open ``httpx``/``httpx2`` response) end ``lease``."""
-    module = sys.modules[type(response).__module__.split(".", 1)[0]]
-    sync_cls, async_cls = _proxies(module)
+    async_base, sync_cls, async_cls = _flavour(response)
     watch = StreamWatch(lease, sse=sse)
     inner = response.stream
-    if isinstance(inner, module.AsyncByteStream):
+    if isinstance(inner, async_base):
         response.stream = async_cls(inner, watch)
         lease.follow(asyncio.current_task())
     else:

@@ -20,8 +20,21 @@ _OUTPUT = ("completion_tokens", "output_tokens")
 _ANTHROPIC_CACHE = ("cache_creation_input_tokens", "cache_read_input_tokens")
 
 
+#: Whether values of a type are mappings, by type: ``isinstance`` against the ``Mapping`` ABC
+#: costs more than the lookup it guards, and the same few types (dict, SDK models) recur.
+_IS_MAPPING: dict[type, bool] = {dict: True}
+
+
+def _is_mapping(obj: Any) -> bool:
+    kind = type(obj)
+    known = _IS_MAPPING.get(kind)
+    if known is None:
+        known = _IS_MAPPING[kind] = isinstance(obj, Mapping)
+    return known
+
+
 def _field(obj: Any, name: str) -> Any:
-    if type(obj) is dict or isinstance(obj, Mapping):
+    if _is_mapping(obj):
         return obj.get(name)
     return getattr(obj, name, None)
 
@@ -58,7 +71,7 @@ def read_usage(usage: Any) -> Usage | None:
 def usage_of_payload(payload: Any) -> Usage | None:
     """Usage of a response body or stream event: at the top, or under ``response``/``message``."""
     found = read_usage(_field(payload, "usage"))
-    if found is not None or not isinstance(payload, Mapping):
+    if found is not None or not _is_mapping(payload):
         # SDK models carry usage at the top; only stream events (JSON) nest it.
         return found
     for key in ("response", "message"):
@@ -87,7 +100,11 @@ def usage_outcome(result: Any) -> tuple[Usage | None, None]:
 
 def response_model(payload: Any) -> str | None:
     """The model that answered, as a response body or stream event names it (for tracing)."""
-    for holder in (payload, _field(payload, "response"), _field(payload, "message")):
+    model = _field(payload, "model")
+    if isinstance(model, str) and model:  # a response body or SDK result names it at the top
+        return model
+    for key in ("response", "message"):  # stream events nest it
+        holder = _field(payload, key)
         model = _field(holder, "model") if holder is not None else None
         if isinstance(model, str) and model:
             return model
@@ -118,17 +135,45 @@ def rate_limit_headers(response: Any) -> dict[str, str] | None:
     headers = getattr(response, "headers", None)
     if headers is None:
         return None
+    found: dict[str, str] = {}
+    if _keeps_lowered(headers):
+        # httpx and httpx2 keep (raw name, lower-cased name, value) per header already.
+        for _raw, key, value in headers._list:
+            if key.startswith(_LIMIT_PREFIXES):
+                found[key.decode("latin-1")] = value.decode("latin-1")
+        return found
     raw = getattr(headers, "raw", None)
     if raw is None:
         items = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
     else:
         items = raw
-    found: dict[str, str] = {}
     for key, value in items:
         key = key.lower()
         if key.startswith(_LIMIT_PREFIXES):
             found[key.decode("latin-1")] = value.decode("latin-1")
     return found
+
+
+#: Per headers class: whether it keeps ``_list`` as (raw name, lower-cased name, value) bytes.
+_LOWERED: dict[type, bool] = {}
+
+
+def _keeps_lowered(headers: Any) -> bool:
+    kind = type(headers)
+    known = _LOWERED.get(kind)
+    if known is None:
+        entries = getattr(headers, "_list", None)
+        known = (
+            type(entries) is list
+            and bool(entries)
+            and all(
+                type(e) is tuple and len(e) == 3 and type(e[1]) is bytes and e[1] == e[0].lower()
+                for e in entries
+            )
+        )
+        if entries:  # an empty list says nothing of the shape: decide on a later response
+            _LOWERED[kind] = known
+    return known
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:

@@ -25,8 +25,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aios.adapters._sdk_stream import watch_response
 from aios.adapters._sdk_usage import (
@@ -36,10 +35,13 @@ from aios.adapters._sdk_usage import (
     usage_of_payload,
 )
 from aios.adapters.base import Adapter
-from aios.kernel.context import inside_llm_call
+from aios.kernel.context import current_agent, inside_llm_call
 from aios.kernel.failures import Failure, Usage, classify_generic
 from aios.kernel.lease import Lease
 from aios.kernel.syscall import Syscall
+
+if TYPE_CHECKING:
+    from aios.kernel.kernel import Kernel
 
 log = logging.getLogger("aios.adapters")
 
@@ -61,15 +63,26 @@ class _Attempt:
 _attempt: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar("aios_sdk_attempt", default=None)
 
 
-@dataclass(frozen=True, slots=True)
 class CallInfo:
     """What admission needs to know about one generation request."""
 
-    api: str
-    model: str | None
-    input_tokens: int
-    max_tokens: int | None
-    stream: bool
+    # A plain slotted class: built on every call, a frozen dataclass's ``__init__`` costs more.
+    __slots__ = ("api", "input_tokens", "max_tokens", "model", "stream")
+
+    def __init__(
+        self, api: str, model: str | None, input_tokens: int, max_tokens: int | None, stream: bool
+    ) -> None:
+        self.api = api
+        self.model = model
+        self.input_tokens = input_tokens
+        self.max_tokens = max_tokens
+        self.stream = stream
+
+    def __repr__(self) -> str:
+        return (
+            f"CallInfo(api={self.api!r}, model={self.model!r}, input_tokens={self.input_tokens}, "
+            f"max_tokens={self.max_tokens}, stream={self.stream})"
+        )
 
 
 def _capture_response(wrapped: Any, _instance: Any, args: Any, kwargs: Any) -> Any:
@@ -104,13 +117,20 @@ def prompt_tokens(body: Mapping[str, Any]) -> int:
 
 
 def _json_chars(value: Any) -> int:
+    # Strings are by far the most common leaves: counted inline, without a call.
     kind = type(value)
     if kind is str:
         return len(value) + 2
     if kind is dict:
-        return sum(len(k) + 4 + _json_chars(v) for k, v in value.items()) + 2
+        n = 2
+        for k, v in value.items():
+            n += len(k) + 4 + (len(v) + 2 if type(v) is str else _json_chars(v))
+        return n
     if kind is list or kind is tuple:
-        return sum(_json_chars(v) + 1 for v in value) + 2
+        n = 2
+        for v in value:
+            n += 1 + (len(v) + 2 if type(v) is str else _json_chars(v))
+        return n
     if value is None or kind is bool or kind is int or kind is float:
         return 4
     return len(str(value))
@@ -149,16 +169,17 @@ class StainlessAdapter(Adapter):
         self._api_of_path[url] = api
         return api
 
-    def call_info(self, options: Any, stream: bool) -> CallInfo | None:
+    def call_info(self, options: Any, stream: Any) -> CallInfo | None:
         """The call's admission facts, or ``None`` if it is not a generation request."""
         method = getattr(options, "method", "")
         if method != "post" and str(method).lower() != "post":
             return None
-        api = self.api_of(str(getattr(options, "url", "")))
+        url = getattr(options, "url", "")
+        api = self.api_of(url if type(url) is str else str(url))
         if api is None:
             return None
         body = getattr(options, "json_data", None)
-        if not isinstance(body, Mapping):
+        if type(body) is not dict and not isinstance(body, Mapping):
             body = {}
         model = body.get("model")
         max_tokens = None
@@ -168,14 +189,14 @@ class StainlessAdapter(Adapter):
                 max_tokens = value
                 break
         return CallInfo(
-            api=api,
-            model=model if type(model) is str else None,
-            input_tokens=prompt_tokens(body),
-            max_tokens=max_tokens,
-            stream=bool(stream or body.get("stream") is True),
+            api,
+            model if type(model) is str else None,
+            prompt_tokens(body),
+            max_tokens,
+            bool(stream) or body.get("stream") is True,
         )
 
-    def _syscall(self, client: Any, info: CallInfo) -> Syscall:
+    def _syscall(self, kernel: Kernel, client: Any, info: CallInfo) -> Syscall:
         url = client.base_url
         cached = self._base_url
         if cached[0] is url:
@@ -183,18 +204,25 @@ class StainlessAdapter(Adapter):
         else:
             base_url = str(url)
             self._base_url = (url, base_url)
-        return self.llm_syscall(
-            api=info.api,
+        # ``Adapter.llm_syscall`` inlined: this runs on every SDK call.
+        ident = current_agent()
+        framework = (ident.framework if ident is not None else None) or self.framework or self.name
+        max_tokens = info.max_tokens
+        api = info.api
+        return kernel.llm_syscall(
+            api=api,
             model=info.model,
             base_url=base_url,
             input_tokens=info.input_tokens,
-            max_tokens=info.max_tokens,
+            max_tokens=max_tokens if max_tokens is not None and max_tokens > 0 else None,
             stream=info.stream,
-            operation="embeddings" if info.api.endswith(".embeddings") else "chat",
+            framework=framework,
+            agent=ident,
+            operation="embeddings" if api.endswith(".embeddings") else "chat",
         )
 
     def _one_layer_retries(
-        self, client: Any, options: Any, sc: Syscall
+        self, kernel: Kernel, client: Any, options: Any, sc: Syscall
     ) -> Callable[[BaseException], Failure]:
         """Turn the SDK's retries off for this request (the kernel retries), and return the
         classifier the kernel uses for it: a retry limit the user set on the client or the
@@ -203,7 +231,7 @@ class StainlessAdapter(Adapter):
         ``options`` is the SDK's own per-request object (the SDK copies it per attempt), so it
         is changed in place; its idempotency key is set once, the same for every attempt.
         """
-        if self.kernel.config.observe:
+        if kernel.config.observe:
             # Observe mode (``aios bench`` without aios): the kernel does not retry, so the
             # SDK's own retries stay as the program set them.
             return self.classify
@@ -228,13 +256,14 @@ class StainlessAdapter(Adapter):
         if inside_llm_call():
             return wrapped(*args, **kwargs)
         cast_to, options, rest = _bind(args, kwargs)
-        info = self.call_info(options, bool(rest.get("stream")))
+        info = self.call_info(options, rest.get("stream"))
         if info is None:
             return wrapped(*args, **kwargs)
-        sc = self._syscall(instance, info)
+        kernel = self.kernel
+        sc = self._syscall(kernel, instance, info)
         if self.capturing():  # traces get the request body (never its headers)
             sc.content = {"api": info.api, "request": options.json_data}
-        classify = self._one_layer_retries(instance, options, sc)
+        classify = self._one_layer_retries(kernel, instance, options, sc)
 
         def perform(lease: Lease) -> Any:
             rec = _Attempt()
@@ -243,22 +272,23 @@ class StainlessAdapter(Adapter):
                 result = wrapped(cast_to, options, **rest)
             finally:
                 _attempt.reset(token)
-            self._settle(lease, result, rec.response, info)
+            _settle(lease, result, rec.response, info)
             return result
 
-        return self.kernel.call(sc, perform, classify=classify, hold=True)
+        return kernel.call(sc, perform, classify=classify, hold=True)
 
     async def _arequest(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if inside_llm_call():
             return await wrapped(*args, **kwargs)
         cast_to, options, rest = _bind(args, kwargs)
-        info = self.call_info(options, bool(rest.get("stream")))
+        info = self.call_info(options, rest.get("stream"))
         if info is None:
             return await wrapped(*args, **kwargs)
-        sc = self._syscall(instance, info)
+        kernel = self.kernel
+        sc = self._syscall(kernel, instance, info)
         if self.capturing():  # traces get the request body (never its headers)
             sc.content = {"api": info.api, "request": options.json_data}
-        classify = self._one_layer_retries(instance, options, sc)
+        classify = self._one_layer_retries(kernel, instance, options, sc)
 
         async def perform(lease: Lease) -> Any:
             rec = _Attempt()
@@ -267,32 +297,10 @@ class StainlessAdapter(Adapter):
                 result = await wrapped(cast_to, options, **rest)
             finally:
                 _attempt.reset(token)
-            self._settle(lease, result, rec.response, info)
+            _settle(lease, result, rec.response, info)
             return result
 
-        return await self.kernel.acall(sc, perform, classify=classify, hold=True)
-
-    # -- ending the syscall -----------------------------------------------------------------------
-    @staticmethod
-    def _settle(lease: Lease, result: Any, response: Any, info: CallInfo) -> None:
-        """End the lease now, or, for a body still being read, when the response is closed."""
-        headers = rate_limit_headers(response)
-        if response is not None and not response.is_closed:
-            lease.observe(headers=headers)
-            try:
-                watch_response(response, lease, sse=info.stream)
-            except Exception as exc:  # an HTTP library we do not know: never cost the caller its call
-                log.warning(
-                    "aios could not watch an open %s response (%r); ending its syscall now", info.api, exc
-                )
-                lease.succeed()
-            return
-        model = response_model(result)
-        if model is not None:
-            lease.syscall.response_model = model
-        if lease.syscall.content is not None:
-            _keep_response(lease.syscall.content, response)
-        lease.succeed(usage=_result_usage(result, response), headers=headers)
+        return await kernel.acall(sc, perform, classify=classify, hold=True)
 
     # -- failures ---------------------------------------------------------------------------------
     def is_quota_error(self, exc: Any, headers: Mapping[str, str]) -> bool:
@@ -337,6 +345,27 @@ class StainlessAdapter(Adapter):
         elif should == "false":
             retryable = False
         return Failure(retryable, reason, status, retry_after=retry_after, pause_core=pause, headers=headers)
+
+
+def _settle(lease: Lease, result: Any, response: Any, info: CallInfo) -> None:
+    """End the lease now, or, for a body still being read, when the response is closed."""
+    headers = rate_limit_headers(response)
+    if response is not None and not response.is_closed:
+        lease.observe(headers=headers)
+        try:
+            watch_response(response, lease, sse=info.stream)
+        except Exception as exc:  # an HTTP library we do not know: never cost the caller its call
+            log.warning(
+                "aios could not watch an open %s response (%r); ending its syscall now", info.api, exc
+            )
+            lease.succeed()
+        return
+    model = response_model(result)
+    if model is not None:
+        lease.syscall.response_model = model
+    if lease.syscall.content is not None:
+        _keep_response(lease.syscall.content, response)
+    lease.succeed(usage=_result_usage(result, response), headers=headers)
 
 
 def _within(failure: Failure, sc: Syscall, limit: int) -> Failure:

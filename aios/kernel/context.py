@@ -96,13 +96,24 @@ def _agent_scope(identity: AgentIdentity) -> Iterator[None]:
         _current.reset(token)
 
 
+#: ``sys.argv[0]`` and the agent name made of it: every call without a named agent asks.
+_process_name: tuple[str, str] | None = None
+
+
 def process_agent_name() -> str:
     """The agent name used when nothing names one: the program's name."""
+    global _process_name
     main = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    cached = _process_name
+    if cached is not None and cached[0] == main:
+        return cached[1]
     base = os.path.basename(main)
     if base in ("", "-c", "-m", "__main__.py", "pytest", "py.test"):
-        return "main"
-    return base.removesuffix(".py") or "main"
+        name = "main"
+    else:
+        name = base.removesuffix(".py") or "main"
+    _process_name = (main, name)
+    return name
 
 
 def current_agent() -> AgentIdentity | None:

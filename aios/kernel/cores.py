@@ -356,17 +356,27 @@ def rate_limits_in(headers: Mapping[str, str]) -> dict[str, tuple[float, float |
     ``None`` when the response carries none."""
     lower = {k.lower(): v for k, v in headers.items()}
     if any(k.startswith("anthropic-ratelimit-") for k in lower):
-        table, fmt = _ANTHROPIC_HEADERS, "anthropic-ratelimit-{}-{}"
+        table = _ANTHROPIC_KEYS
     elif any(k.startswith("x-ratelimit-") for k in lower):
-        table, fmt = _OPENAI_HEADERS, "x-ratelimit-{1}-{0}"
+        table = _OPENAI_KEYS
     else:
         return None
     found: dict[str, tuple[float, float | None]] = {}
-    for prefix, bucket_name in table.items():
-        limit = _number(lower.get(fmt.format(prefix, "limit")))
+    for bucket_name, limit_key, remaining_key in table:
+        limit = _number(lower.get(limit_key))
         if limit is not None and limit > 0:
-            found[bucket_name] = (limit, _number(lower.get(fmt.format(prefix, "remaining"))))
+            found[bucket_name] = (limit, _number(lower.get(remaining_key)))
     return found
+
+
+# (bucket, limit header, remaining header), spelled out once: this runs on every response.
+_ANTHROPIC_KEYS = tuple(
+    (b, f"anthropic-ratelimit-{p}-limit", f"anthropic-ratelimit-{p}-remaining")
+    for p, b in _ANTHROPIC_HEADERS.items()
+)
+_OPENAI_KEYS = tuple(
+    (b, f"x-ratelimit-limit-{p}", f"x-ratelimit-remaining-{p}") for p, b in _OPENAI_HEADERS.items()
+)
 
 
 def _number(text: str | None) -> float | None:

@@ -92,6 +92,7 @@ class Kernel:
         self.observers: list[Any] = []
         self._observer_errors: set[tuple[int, str]] = set()
         self._rng = random.Random()
+        self._default_identity: AgentIdentity | None = None
         self._loop = asyncio.new_event_loop()
         self._timer: asyncio.TimerHandle | None = None
         self._thread = threading.Thread(target=self._run_loop, name="aios-kernel", daemon=True)
@@ -133,7 +134,15 @@ class Kernel:
             return agent
         if isinstance(agent, str):
             return AgentIdentity(agent)
-        return current_agent() or AgentIdentity(process_agent_name())
+        ident = current_agent()
+        if ident is not None:
+            return ident
+        # The program's own identity, made once (it is immutable) while its name stays the same.
+        name = process_agent_name()
+        default = self._default_identity
+        if default is None or default.name != name:
+            default = self._default_identity = AgentIdentity(name)
+        return default
 
     def _priority(self, ident: AgentIdentity) -> int:
         if ident.priority is not None:

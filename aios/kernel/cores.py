@@ -27,7 +27,7 @@ class CoreSpec:
     input_tpm: int | None = None
     output_tpm: int | None = None
     rate_window_s: float = 60.0
-    rate_margin_s: float = 0.25
+    rate_margin_s: float = 0.0
     fallbacks: tuple[str, ...] = ()
     #: Where calls routed here really go (same API kind): another base URL, key or model.
     target_base_url: str | None = None
@@ -110,7 +110,7 @@ class AdmissionCore(Protocol):
     def release(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool) -> None: ...
     def pause(self, until: float) -> None: ...
     def hold(self, agent: str, until: float) -> None: ...
-    def learn(self, headers: Mapping[str, str], now: float) -> None: ...
+    def learn(self, headers: Mapping[str, str], now: float, sc: Syscall | None = None) -> None: ...
     def describe(self, now: float) -> dict[str, Any]: ...
     def withdraw(self) -> None: ...
     def begin_scan(self) -> None: ...
@@ -128,7 +128,7 @@ class Core:
     learned: set[str] = field(default_factory=set)
     admitted: int = 0
     paused: int = 0
-    #: Charges of calls admitted but not yet started, by bucket.
+    #: Charges of calls admitted and not yet answered by the provider (in flight), by bucket.
     pending: dict[str, float] = field(default_factory=dict)
     #: Slots kept for an agent whose next call is expected shortly: agent -> until.
     holds: dict[str, float] = field(default_factory=dict)
@@ -166,11 +166,10 @@ class Core:
         return 0.0
 
     def _bucket_wait(self, name: str, bucket: TokenBucket, amount: float, now: float) -> float:
-        """Seconds until ``amount`` fits, counting calls admitted but not yet started (inf: never
-        by refill alone; a start or a release will look again)."""
-        # Our bucket and the provider's start and refill at slightly different moments (a call
-        # admitted here reaches the provider later), so a call waits for a little more than its
-        # own charge: ``rate_margin_s`` of refill.
+        """Seconds until ``amount`` fits, counting the calls in flight (inf: never by refill
+        alone; an answer or a release will look again)."""
+        # ``rate_margin_s`` (0 unless configured): extra refill to wait for, for a provider that
+        # counts differently from a continuously refilling bucket.
         need = min(bucket.capacity, amount + bucket.rate * self.spec.rate_margin_s)
         need += self.pending.get(name, 0.0)
         if need > bucket.capacity:
@@ -218,21 +217,22 @@ class Core:
         earliest time it might be (``inf``: when something ends). Check and reservation are one
         step, as a shared state must make them. ``rank`` orders this call among the calls of
         other processes sharing the core (unused here: the policy already ordered this process's).
-        ``sending``: the caller sends the call as soon as this returns, so its rate charge lands
-        now (one step less than ``reserve`` then ``start``)."""
+        ``sending`` (the caller sends the call at once) changes nothing here: see ``reserve``."""
         wait = self.wait_for(sc, now)
         if not wait:
             self.reserve(sc, now)
-            if sending:
-                self.start(sc, now)
         return wait
 
     def reserve(self, sc: Syscall, now: float) -> None:
-        """Take a slot now; the rate charge waits for ``start``, when the call really goes out.
+        """Take a slot and hold the call's rate charge as in flight until the provider answers.
 
-        A caller may resume well after admission (its event loop was busy). Charging at
-        admission would let our bucket refill while the provider's sits full and wastes its
-        refill, and we would then admit more than the provider accepts.
+        A call reaches the provider some time after admission: at once, or seconds later when
+        its caller's event loop is busy (a burst of charges spread over seconds here can arrive
+        there together). The provider charges it on arrival, which we cannot see; its answer
+        proves it has arrived. So the charge counts against what may be admitted from now on
+        (``pending``), and enters the bucket, whose refill follows, only with the answer
+        (``learn``) or at the release: our bucket never credits refill the provider may not
+        have given, whatever the delays, and no margin is needed for them.
         """
         self.in_use += 1
         self.admitted += 1
@@ -245,7 +245,10 @@ class Core:
         sc.pending_charges = charges
 
     def start(self, sc: Syscall, now: float) -> None:
-        """The admitted call is being sent: its estimate moves from pending to the buckets."""
+        """The admitted call is being sent: nothing changes (its charge is in flight already)."""
+
+    def _arrived(self, sc: Syscall, now: float) -> None:
+        """The provider has answered ``sc``: its charge moves from in flight into the buckets."""
         charges, sc.pending_charges = sc.pending_charges, None
         if charges is None:
             return
@@ -261,8 +264,9 @@ class Core:
         self.in_use -= 1
         if ran:
             self.probing = False  # the provider answered: what it told us of its limits is known
+            self._arrived(sc, now)  # (if no answer carried headers, it has arrived by now)
         pending, sc.pending_charges = sc.pending_charges, None
-        if pending is not None:  # admitted but never started: nothing reached a bucket
+        if pending is not None:  # never reached the provider: nothing reached a bucket
             for name, amount in pending.items():
                 self.pending[name] -= amount
             return
@@ -292,8 +296,13 @@ class Core:
             self.cooldown_until = until
             self.paused += 1
 
-    def learn(self, headers: Mapping[str, str], now: float) -> None:
-        """Adopt the limits a provider announces in its rate-limit headers."""
+    def learn(self, headers: Mapping[str, str], now: float, sc: Syscall | None = None) -> None:
+        """Adopt the limits a provider announces in the headers of its answer to ``sc``."""
+        slack = 0.0
+        if sc is not None:
+            self._arrived(sc, now)
+            if sc.attempt_started_at is not None:
+                slack = now - sc.attempt_started_at
         if not self.spec.learn_limits:
             return
         self.probing = False  # the provider answered: what it says of its limits is all we learn
@@ -310,10 +319,15 @@ class Core:
                     limit, period=self.spec.rate_window_s, now=now
                 )
                 self.learned.add(bucket_name)
+                if remaining is not None:
+                    bucket.level = min(bucket.capacity, remaining)
+                continue
             elif bucket.capacity != limit:
                 bucket.resize(limit, now)
             if remaining is not None and bucket is not None:
-                bucket.observe_remaining(remaining, now)
+                bucket.observe_remaining(
+                    remaining, now, in_flight=self.pending.get(bucket_name, 0.0), slack_s=slack
+                )
 
     def _configured(self) -> set[str]:
         return set(configured_limits(self.spec))

@@ -105,8 +105,10 @@ def test_core_request_and_token_buckets_pace_admission() -> None:
     core = Core(CoreSpec("c", api="openai", rpm=60, tpm=600, rate_margin_s=0.0), now=clock.now())
     big = sc(est_in=500, est_out=100)
     core.reserve(big, clock.now())
-    core.start(big, clock.now())
     nxt = sc(est_in=50, est_out=10)
+    # In flight, the charge holds the tokens and nothing refills: only the answer tells more.
+    assert core.wait_for(nxt, clock.now()) == math.inf
+    core.learn({}, clock.now(), big)  # the provider answered
     # tokens: 0 left, 60 needed at 10/s -> 6 s; requests: 59 left.
     assert core.wait_for(nxt, clock.now()) == pytest.approx(6.0)
     clock.advance(6.0)
@@ -117,33 +119,38 @@ def test_core_admission_waits_for_a_margin_of_extra_refill() -> None:
     core = Core(CoreSpec("c", api="openai", tpm=600, rate_margin_s=0.5), now=0.0)  # 10 tokens/s
     first = sc(est_in=600)
     core.reserve(first, 0.0)
-    core.start(first, 0.0)
-    # 60 tokens need 6 s, plus 0.5 s of refill (5 tokens) as a margin against the provider's clock.
+    core.learn({}, 0.0, first)
+    # 60 tokens need 6 s, plus 0.5 s of refill (5 tokens) as the configured margin.
     assert core.wait_for(sc(est_in=60), 0.0) == pytest.approx(6.5)
 
 
-def test_core_charges_rate_buckets_when_a_call_starts_not_when_admitted() -> None:
-    """A call admitted but not yet sent holds its charge as pending: while it waits, our bucket sits
-    full like the provider's, and no refill is credited that the provider would not give."""
+def test_core_charges_rate_buckets_when_the_provider_answers_not_when_admitted() -> None:
+    """A call admitted holds its charge as in flight until the provider answers it: however late
+    the calls reach the provider, our bucket sits full like the provider's until they have, and
+    no refill is credited that the provider would not give."""
     clock = ManualClock()
-    core = Core(CoreSpec("c", api="openai", rpm=5, rate_window_s=1.0, rate_margin_s=0.0))
+    core = Core(CoreSpec("c", api="openai", rpm=5, rate_window_s=1.0))
     calls = [sc() for _ in range(5)]
     for call in calls:
         assert core.wait_for(call, clock.now()) == 0
         core.reserve(call, clock.now())
-    assert core.wait_for(sc(), clock.now()) == math.inf  # five pending fill the burst
-    clock.advance(1.0)  # the callers were busy: nothing was sent, so nothing refilled for us
+        core.start(call, clock.now())  # sent: still in flight
+    assert core.wait_for(sc(), clock.now()) == math.inf  # five in flight fill the burst
+    clock.advance(1.0)  # the callers' loop was busy: none has reached the provider yet
     assert core.wait_for(sc(), clock.now()) == math.inf
-    for call in calls:
-        core.start(call, clock.now())
+    for call in calls:  # all five arrive together now, and are answered
+        core.learn({}, clock.now(), call)
     assert core.pending["requests"] == 0
     assert core.wait_for(sc(), clock.now()) == pytest.approx(clock.now() + 0.2)
-    core.release(calls[0], clock.now(), ran=True, usage_known=False)
+    core.release(calls[0], clock.now(), ran=True, usage_known=False)  # charged once, not twice
+    assert core.wait_for(sc(), clock.now()) == pytest.approx(clock.now() + 0.2)
     never_sent = sc()
     clock.advance(0.2)
     core.reserve(never_sent, clock.now())
     core.release(never_sent, clock.now(), ran=False, usage_known=False)
     assert core.pending["requests"] == 0 and core.in_use == 4
+    clock.advance(0.01)
+    assert core.wait_for(sc(), clock.now()) == 0  # the refund left the one refilled request
 
 
 def test_core_cooldown() -> None:

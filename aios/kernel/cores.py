@@ -259,6 +259,13 @@ class Core:
                 bucket.take(amount, now)
         sc.charged = charges
 
+    def _drop(self, sc: Syscall) -> None:
+        """The provider rejected ``sc`` without counting it: its charge leaves every book."""
+        charges, sc.pending_charges = sc.pending_charges, None
+        for name, amount in (charges or {}).items():
+            self.pending[name] -= amount
+        sc.charged = None
+
     def release(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool) -> None:
         """Give back the slot; settle estimates with real usage, or refund them if nothing ran."""
         self.in_use -= 1
@@ -297,10 +304,17 @@ class Core:
             self.paused += 1
 
     def learn(self, headers: Mapping[str, str], now: float, sc: Syscall | None = None) -> None:
-        """Adopt the limits a provider announces in the headers of its answer to ``sc``."""
+        """Adopt the limits a provider announces in the headers of its answer to ``sc``.
+
+        A rejection (an answer asking to retry later) proves the provider had less than we
+        thought: it did not count the call, and its remaining count stands as ours."""
         slack = 0.0
+        rejected = is_rejection(headers)
         if sc is not None:
-            self._arrived(sc, now)
+            if rejected:
+                self._drop(sc)
+            else:
+                self._arrived(sc, now)
             if sc.attempt_started_at is not None:
                 slack = now - sc.attempt_started_at
         if not self.spec.learn_limits:
@@ -325,9 +339,12 @@ class Core:
             elif bucket.capacity != limit:
                 bucket.resize(limit, now)
             if remaining is not None and bucket is not None:
-                bucket.observe_remaining(
-                    remaining, now, in_flight=self.pending.get(bucket_name, 0.0), slack_s=slack
-                )
+                if rejected:
+                    bucket.level = min(bucket.available(now), remaining)
+                else:
+                    bucket.observe_remaining(
+                        remaining, now, in_flight=self.pending.get(bucket_name, 0.0), slack_s=slack
+                    )
 
     def _configured(self) -> set[str]:
         return set(configured_limits(self.spec))
@@ -363,6 +380,11 @@ def configured_limits(spec: CoreSpec) -> dict[str, int]:
         ("output_tokens", spec.output_tpm),
     )
     return {name: limit for name, limit in pairs if limit is not None}
+
+
+def is_rejection(headers: Mapping[str, str]) -> bool:
+    """Whether an answer asks to retry later (a 429 of either provider carries ``retry-after``)."""
+    return any(k.lower() in ("retry-after", "retry-after-ms") for k in headers)
 
 
 def rate_limits_in(headers: Mapping[str, str]) -> dict[str, tuple[float, float | None]] | None:

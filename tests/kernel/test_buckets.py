@@ -322,3 +322,53 @@ def test_a_call_given_back_unsent_keeps_the_core_probing() -> None:
     assert core.try_admit(first, 0.0) == 0
     core.release(first, 0.0, ran=False, usage_known=False)  # cancelled before it was sent
     assert core.probing
+
+
+def limits(remaining: int) -> dict[str, str]:
+    return {"x-ratelimit-limit-requests": "10", "x-ratelimit-remaining-requests": str(remaining)}
+
+
+def test_remaining_counts_lower_our_bucket_only_beyond_what_we_can_explain() -> None:
+    """The provider's remaining count (rounded down, taken when it admitted the call, before our
+    later calls in flight) lowers our bucket only when another client must have used the key."""
+    core = Core(CoreSpec("c", api="openai", rpm=10, rate_window_s=1.0))  # 10 a second
+    calls = [sc() for _ in range(4)]
+    for call in calls:
+        core.reserve(call, 0.0)
+    # The answer to the first: 9.3 left at the provider, reported as 9; three still in flight.
+    core.learn(limits(9), 0.0, calls[0])
+    assert core.buckets["requests"].available(0.0) == 9  # ours: 10 - 1 answered
+    assert core.pending["requests"] == 3
+    # A stale answer (sent before the others arrived) saying 9 again changes nothing either.
+    core.learn(limits(9), 0.0, calls[1])
+    assert core.buckets["requests"].available(0.0) == 8
+    # Someone else spent the key: 2 left where we can explain at least 8 - 2 in flight.
+    core.learn(limits(2), 0.0, calls[2])
+    assert core.buckets["requests"].available(0.0) == 2
+    # The refill since the call was admitted is allowed for: 0.5 s = 5 requests here.
+    later = Core(CoreSpec("c", api="openai", rpm=10, rate_window_s=1.0))
+    slow = sc()
+    later.try_admit(slow, 0.0)
+    later.buckets["requests"].take(6, 0.0)  # 4 left, and 1 in flight
+    slow.attempt_started_at = 0.0
+    # Ours: 4 + 5 refilled - 1 answered = 8. The provider said 3 when it admitted the call, at
+    # most 0.5 s ago: with 1 of rounding and up to 5 refilled since, 9 is possible.
+    later.learn(limits(3), 0.5, slow)
+    assert later.buckets["requests"].available(0.5) == pytest.approx(8)
+    later.learn(limits(3), 0.5)  # no call to allow refill for: 8 > 3 + 1
+    assert later.buckets["requests"].available(0.5) == 3
+
+
+def test_a_rejection_is_not_charged_and_its_remaining_count_stands() -> None:
+    core = Core(CoreSpec("c", api="openai", rpm=10, rate_window_s=1.0))
+    rejected, other = sc(), sc()
+    core.reserve(rejected, 0.0)
+    core.reserve(other, 0.0)
+    # Another client spent the key: the provider had none left and asks to retry in 100 ms.
+    core.learn({**limits(0), "retry-after-ms": "100", "retry-after": "1"}, 0.0, rejected)
+    assert rejected.pending_charges is None and rejected.charged is None
+    assert core.buckets["requests"].available(0.0) == 0
+    assert core.pending["requests"] == 1  # the other call is still on its way
+    core.release(rejected, 0.0, ran=True, usage_known=False)  # nothing left to settle
+    assert core.buckets["requests"].available(0.0) == 0
+    assert core.wait_for(sc(), 0.0) == pytest.approx(0.2)  # 1 for the call in flight, 1 for it

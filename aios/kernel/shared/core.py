@@ -13,6 +13,7 @@ from aios.kernel.cores import (
     actual,
     charge,
     configured_limits,
+    is_rejection,
     probes_limits,
     rate_limits_in,
     refunds_unused,
@@ -189,9 +190,10 @@ class SharedCore:
     def learn(self, headers: Mapping[str, str], now: float, sc: Syscall | None = None) -> None:
         """As ``Core.learn``: the answered call's charges enter the buckets, then the limits."""
         self.local.learn(headers, now, sc if sc is not None and sc.lease_id is None else None)
-        lease, slack = "-", 0.0
+        lease, slack, rejected = "-", 0.0, is_rejection(headers)
         if sc is not None and sc.lease_id is not None and sc.pending_charges is not None:
-            lease, sc.charged, sc.pending_charges = sc.lease_id, sc.pending_charges, None
+            lease, charges, sc.pending_charges = sc.lease_id, sc.pending_charges, None
+            sc.charged = None if rejected else charges
             if sc.attempt_started_at is not None:
                 slack = now - sc.attempt_started_at
         announced = rate_limits_in(headers) if self.spec.learn_limits else None
@@ -204,7 +206,9 @@ class SharedCore:
         for b in BUCKETS:
             limit, remaining = (announced or {}).get(b, (-1, None))
             args += [limit, -1 if remaining is None else remaining, "1" if b in configured else "0"]
-        self.state.run(self.state.learn_script, self.keys, [*args, lease, slack])
+        self.state.run(
+            self.state.learn_script, self.keys, [*args, lease, slack, "1" if rejected else "0"]
+        )
 
     # -- inspection --------------------------------------------------------------------------------
     def describe(self, now: float) -> dict[str, Any]:

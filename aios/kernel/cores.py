@@ -10,6 +10,12 @@ from typing import Any, Protocol
 from aios.kernel.buckets import TokenBucket
 from aios.kernel.syscall import Syscall
 
+#: Once the provider has shown use we cannot see (a rejection, or fewer left than our books
+#: explain), the key has other clients that our refill times do not account for: calls then wait
+#: for this much extra refill, or every client would send the moment one unit refills and all
+#: but one be rejected (the same constant is in the shared state's admit.lua).
+CONTENDED_MARGIN_S = 0.25
+
 #: Which bucket a syscall's estimate is charged to, by bucket name.
 BUCKETS = ("requests", "tokens", "input_tokens", "output_tokens")
 
@@ -135,6 +141,8 @@ class Core:
     #: Slow start: until the provider has told us its limits (or that it sends none), one call
     #: at a time, so the first burst cannot overrun limits nobody knows yet.
     probing: bool = False
+    #: The provider has shown use by other clients of the key (see ``CONTENDED_MARGIN_S``).
+    contended: bool = False
     #: Never registered in a shared waiting order (see ``SharedCore``).
     waiting: bool = False
 
@@ -170,7 +178,10 @@ class Core:
         alone; an answer or a release will look again)."""
         # ``rate_margin_s`` (0 unless configured): extra refill to wait for, for a provider that
         # counts differently from a continuously refilling bucket.
-        need = min(bucket.capacity, amount + bucket.rate * self.spec.rate_margin_s)
+        margin = self.spec.rate_margin_s
+        if self.contended:
+            margin = max(margin, CONTENDED_MARGIN_S)
+        need = min(bucket.capacity, amount + bucket.rate * margin)
         need += self.pending.get(name, 0.0)
         if need > bucket.capacity:
             return math.inf
@@ -341,10 +352,11 @@ class Core:
             if remaining is not None and bucket is not None:
                 if rejected:
                     bucket.level = min(bucket.available(now), remaining)
-                else:
-                    bucket.observe_remaining(
-                        remaining, now, in_flight=self.pending.get(bucket_name, 0.0), slack_s=slack
-                    )
+                    self.contended = True
+                elif bucket.observe_remaining(
+                    remaining, now, in_flight=self.pending.get(bucket_name, 0.0), slack_s=slack
+                ):
+                    self.contended = True
 
     def _configured(self) -> set[str]:
         return set(configured_limits(self.spec))
@@ -359,6 +371,7 @@ class Core:
             "cooling_down_s": max(0.0, self.cooldown_until - now),
             "pauses": self.paused,
             "probing": self.probing,
+            "contended": self.contended,
             "buckets": {
                 name: {
                     "capacity": b.capacity,

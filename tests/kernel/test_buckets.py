@@ -371,4 +371,23 @@ def test_a_rejection_is_not_charged_and_its_remaining_count_stands() -> None:
     assert core.pending["requests"] == 1  # the other call is still on its way
     core.release(rejected, 0.0, ran=True, usage_known=False)  # nothing left to settle
     assert core.buckets["requests"].available(0.0) == 0
-    assert core.wait_for(sc(), 0.0) == pytest.approx(0.2)  # 1 for the call in flight, 1 for it
+    # 1 for the call in flight, 1 for the next, and room for the client we do not see.
+    assert core.wait_for(sc(), 0.0) == pytest.approx(0.2 + 0.25)
+
+
+def test_other_clients_seen_on_the_key_earn_them_a_margin() -> None:
+    """Alone on a key, a call goes the moment its unit has refilled; once the provider has shown
+    other clients (a rejection), calls leave them a quarter second of refill, or every client
+    would send at that same moment and all but one be rejected."""
+    core = Core(CoreSpec("c", api="openai", rpm=10, rate_window_s=1.0))
+    first = sc()
+    core.reserve(first, 0.0)
+    core.learn(limits(9), 0.0, first)  # answered: 9 left for us; no sign of anyone else
+    assert not core.contended
+    core.buckets["requests"].take(9, 0.0)
+    assert core.wait_for(sc(), 0.0) == pytest.approx(0.1)
+    rejected = sc()
+    core.reserve(rejected, 0.1)
+    core.learn({**limits(0), "retry-after-ms": "100"}, 0.1, rejected)
+    assert core.contended and core.describe(0.1)["contended"]
+    assert core.wait_for(sc(), 0.1) == pytest.approx(0.1 + 0.1 + 0.25)

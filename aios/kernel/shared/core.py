@@ -258,6 +258,7 @@ def core_view(raw: list[Any], now: float, window: float | None = None) -> dict[s
         "cooling_down_s": max(0.0, float(fields.get("cool", 0)) - now),
         "pauses": int(float(fields.get("paused", 0))),
         "probing": fields.get("probing") == "1",
+        "contended": fields.get("contended") == "1",
         "buckets": buckets,
         "shared": True,
     }

@@ -9,6 +9,8 @@
 local now, lease, pid = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 local rank, ttl, cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local window, margin = tonumber(ARGV[7]), tonumber(ARGV[8])
+-- Other clients of the key seen (learn.lua): leave them room, as ``CONTENDED_MARGIN_S`` in cores.py.
+if S['contended'] == '1' then margin = math.max(margin, 0.25) end
 local agent, dry, channel = ARGV[18], ARGV[19] == '1', ARGV[20]
 
 drop_expired(now)

@@ -42,8 +42,10 @@ for n, b in ipairs(BUCKETS) do
       local rate = refill(b, now, window) / window
       if rejected then
         if remaining < f(b .. ':lvl') then S[b .. ':lvl'] = remaining end
+        S['contended'] = '1'
       elseif f(b .. ':lvl') - f(b .. ':pend', 0) > remaining + 1 + rate * math.max(0, slack) then
         S[b .. ':lvl'] = remaining
+        S['contended'] = '1'
       end
     end
   end

@@ -57,9 +57,10 @@ class CoreConfig(_Strict):
     #: The window the rate limits are stated for: providers state them per minute; a
     #: time-scaled simulator or a per-second quota states a shorter one.
     rate_window_s: float = Field(default=60.0, gt=0)
-    #: Seconds of refill a call waits for beyond its own charge, so that our bucket and the
-    #: provider's, which start and refill at slightly different moments, never disagree.
-    rate_margin_s: float = Field(default=0.25, ge=0)
+    #: Seconds of refill a call waits for beyond its own charge: only for a provider that counts
+    #: differently from a continuously refilling bucket. Delays between admission and the
+    #: provider need none: a call's charge enters our bucket only once the provider answered.
+    rate_margin_s: float = Field(default=0.0, ge=0)
     #: Core names to use, in order, when this one is cooling down or failing.
     fallbacks: list[str] = Field(default_factory=list)
     #: Redirect: send calls routed here to another base URL, model or key of the same API kind.

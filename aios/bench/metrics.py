@@ -40,6 +40,7 @@ def summarize(run: dict[str, Any], sim_stats: dict[str, Any]) -> dict[str, Any]:
         "rate_limited_429": sim_stats.get("rate_limited", 0),
         "wasted_requests": rejected,
         "useful_requests": by_status.get("200", 0),
+        "request_span_s": request_span(sim_stats),
         "output_tokens_per_s": sim_stats.get("output_tokens", 0) / makespan if makespan else 0.0,
         "kernel_cpu_ms_per_agent": 1000 * run["cpu_s"] / max(1, len(agents)),
         "rss_kb_per_agent": run["rss_growth_kb"] / max(1, len(agents)),
@@ -54,6 +55,13 @@ def summarize(run: dict[str, Any], sim_stats: dict[str, Any]) -> dict[str, Any]:
         else [],
         "queue_timeline": run.get("kernel", {}).get("queue", []),
     }
+
+
+def request_span(sim_stats: dict[str, Any]) -> float | None:
+    """Seconds from the first to the last request the provider admitted: what a rate limit
+    governs, without the program's own work before its first call and after its last answer."""
+    first, last = sim_stats.get("first_admitted_at"), sim_stats.get("last_admitted_at")
+    return None if first is None or last is None else float(last) - float(first)
 
 
 def ratio(a: float | None, b: float | None) -> float | None:

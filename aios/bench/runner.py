@@ -150,6 +150,7 @@ def _run_mode(
         minimum = max(0.0, result["useful_requests"] - capacity) / rate
         result["quota_minimum_s"] = minimum
         result["makespan_vs_quota_minimum"] = ratio(result["makespan_s"], minimum)
+        result["span_vs_quota_minimum"] = ratio(result["request_span_s"], minimum)
     return result
 
 
@@ -233,6 +234,7 @@ def ratios(runs: list[dict[str, Any]]) -> dict[str, float | None]:
             _median(runs, base, "all_done_s"), _median(runs, "aios", "all_done_s")
         )
     out["makespan_vs_quota_minimum"] = _median(runs, "aios", "makespan_vs_quota_minimum")
+    out["span_vs_quota_minimum"] = _median(runs, "aios", "span_vs_quota_minimum")
     for mode in sorted({r["mode"] for r in runs}):
         # The peer and per-policy aios runs, each against the frameworks' defaults.
         if mode == "litellm" or mode.startswith("aios:"):

@@ -51,9 +51,17 @@ async def _agents(worker: int, count: int) -> list[dict[str, Any]]:
 
 
 def _warm_up() -> None:
-    """Load what the SDK loads lazily on its first call, without sending a request."""
+    """Load what the SDK loads lazily on its first call, without sending a request; under
+    ``aios run``, boot the kernel too (it boots at the first call otherwise, as a long-running
+    service's would long before its agents' burst; aios's start-up per process has its own
+    benchmark)."""
     from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletion
+
+    if os.environ.get("AIOS_BOOTSTRAP"):
+        import aios
+
+        aios.get_kernel()
 
     client = AsyncOpenAI()
     _ = client.chat.completions

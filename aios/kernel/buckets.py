@@ -61,11 +61,23 @@ class TokenBucket:
         self.capacity = float(capacity)
         self.level = self.capacity - used
 
-    def observe_remaining(self, remaining: float, now: float) -> None:
-        """Trust the provider when it says fewer units are left than we think."""
+    def observe_remaining(
+        self, remaining: float, now: float, *, in_flight: float = 0.0, slack_s: float = 0.0
+    ) -> bool:
+        """Trust the provider when it has fewer units left than we can explain; True if it had.
+
+        ``remaining`` is the provider's count when it admitted a call (rounded down), before
+        ``in_flight`` (our charges it has not answered yet, which it may or may not have seen)
+        and before up to ``slack_s`` seconds of refill (since we sent that call). Our level less
+        what is in flight never exceeds the provider's level when we are its only client; if it
+        does by more than the rounding and that refill, someone else uses the key: adopt the
+        provider's count (counting what is in flight again, which errs on the safe side).
+        """
         self._refill(now)
-        if remaining < self.level:
+        if self.level - in_flight > remaining + 1.0 + self.rate * max(0.0, slack_s):
             self.level = max(-math.inf, remaining)
+            return True
+        return False
 
     def __repr__(self) -> str:
         return f"TokenBucket(level={self.level:.1f}/{self.capacity:.0f} per {self.period:g}s)"

@@ -10,6 +10,12 @@ from typing import Any, Protocol
 from aios.kernel.buckets import TokenBucket
 from aios.kernel.syscall import Syscall
 
+#: Once the provider has shown use we cannot see (a rejection, or fewer left than our books
+#: explain), the key has other clients that our refill times do not account for: calls then wait
+#: for this much extra refill, or every client would send the moment one unit refills and all
+#: but one be rejected (the same constant is in the shared state's admit.lua).
+CONTENDED_MARGIN_S = 0.25
+
 #: Which bucket a syscall's estimate is charged to, by bucket name.
 BUCKETS = ("requests", "tokens", "input_tokens", "output_tokens")
 
@@ -27,7 +33,7 @@ class CoreSpec:
     input_tpm: int | None = None
     output_tpm: int | None = None
     rate_window_s: float = 60.0
-    rate_margin_s: float = 0.25
+    rate_margin_s: float = 0.0
     fallbacks: tuple[str, ...] = ()
     #: Where calls routed here really go (same API kind): another base URL, key or model.
     target_base_url: str | None = None
@@ -110,7 +116,7 @@ class AdmissionCore(Protocol):
     def release(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool) -> None: ...
     def pause(self, until: float) -> None: ...
     def hold(self, agent: str, until: float) -> None: ...
-    def learn(self, headers: Mapping[str, str], now: float) -> None: ...
+    def learn(self, headers: Mapping[str, str], now: float, sc: Syscall | None = None) -> None: ...
     def describe(self, now: float) -> dict[str, Any]: ...
     def withdraw(self) -> None: ...
     def begin_scan(self) -> None: ...
@@ -128,13 +134,15 @@ class Core:
     learned: set[str] = field(default_factory=set)
     admitted: int = 0
     paused: int = 0
-    #: Charges of calls admitted but not yet started, by bucket.
+    #: Charges of calls admitted and not yet answered by the provider (in flight), by bucket.
     pending: dict[str, float] = field(default_factory=dict)
     #: Slots kept for an agent whose next call is expected shortly: agent -> until.
     holds: dict[str, float] = field(default_factory=dict)
     #: Slow start: until the provider has told us its limits (or that it sends none), one call
     #: at a time, so the first burst cannot overrun limits nobody knows yet.
     probing: bool = False
+    #: The provider has shown use by other clients of the key (see ``CONTENDED_MARGIN_S``).
+    contended: bool = False
     #: Never registered in a shared waiting order (see ``SharedCore``).
     waiting: bool = False
 
@@ -166,12 +174,14 @@ class Core:
         return 0.0
 
     def _bucket_wait(self, name: str, bucket: TokenBucket, amount: float, now: float) -> float:
-        """Seconds until ``amount`` fits, counting calls admitted but not yet started (inf: never
-        by refill alone; a start or a release will look again)."""
-        # Our bucket and the provider's start and refill at slightly different moments (a call
-        # admitted here reaches the provider later), so a call waits for a little more than its
-        # own charge: ``rate_margin_s`` of refill.
-        need = min(bucket.capacity, amount + bucket.rate * self.spec.rate_margin_s)
+        """Seconds until ``amount`` fits, counting the calls in flight (inf: never by refill
+        alone; an answer or a release will look again)."""
+        # ``rate_margin_s`` (0 unless configured): extra refill to wait for, for a provider that
+        # counts differently from a continuously refilling bucket.
+        margin = self.spec.rate_margin_s
+        if self.contended:
+            margin = max(margin, CONTENDED_MARGIN_S)
+        need = min(bucket.capacity, amount + bucket.rate * margin)
         need += self.pending.get(name, 0.0)
         if need > bucket.capacity:
             return math.inf
@@ -218,21 +228,22 @@ class Core:
         earliest time it might be (``inf``: when something ends). Check and reservation are one
         step, as a shared state must make them. ``rank`` orders this call among the calls of
         other processes sharing the core (unused here: the policy already ordered this process's).
-        ``sending``: the caller sends the call as soon as this returns, so its rate charge lands
-        now (one step less than ``reserve`` then ``start``)."""
+        ``sending`` (the caller sends the call at once) changes nothing here: see ``reserve``."""
         wait = self.wait_for(sc, now)
         if not wait:
             self.reserve(sc, now)
-            if sending:
-                self.start(sc, now)
         return wait
 
     def reserve(self, sc: Syscall, now: float) -> None:
-        """Take a slot now; the rate charge waits for ``start``, when the call really goes out.
+        """Take a slot and hold the call's rate charge as in flight until the provider answers.
 
-        A caller may resume well after admission (its event loop was busy). Charging at
-        admission would let our bucket refill while the provider's sits full and wastes its
-        refill, and we would then admit more than the provider accepts.
+        A call reaches the provider some time after admission: at once, or seconds later when
+        its caller's event loop is busy (a burst of charges spread over seconds here can arrive
+        there together). The provider charges it on arrival, which we cannot see; its answer
+        proves it has arrived. So the charge counts against what may be admitted from now on
+        (``pending``), and enters the bucket, whose refill follows, only with the answer
+        (``learn``) or at the release: our bucket never credits refill the provider may not
+        have given, whatever the delays, and no margin is needed for them.
         """
         self.in_use += 1
         self.admitted += 1
@@ -245,7 +256,10 @@ class Core:
         sc.pending_charges = charges
 
     def start(self, sc: Syscall, now: float) -> None:
-        """The admitted call is being sent: its estimate moves from pending to the buckets."""
+        """The admitted call is being sent: nothing changes (its charge is in flight already)."""
+
+    def _arrived(self, sc: Syscall, now: float) -> None:
+        """The provider has answered ``sc``: its charge moves from in flight into the buckets."""
         charges, sc.pending_charges = sc.pending_charges, None
         if charges is None:
             return
@@ -256,13 +270,21 @@ class Core:
                 bucket.take(amount, now)
         sc.charged = charges
 
+    def _drop(self, sc: Syscall) -> None:
+        """The provider rejected ``sc`` without counting it: its charge leaves every book."""
+        charges, sc.pending_charges = sc.pending_charges, None
+        for name, amount in (charges or {}).items():
+            self.pending[name] -= amount
+        sc.charged = None
+
     def release(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool) -> None:
         """Give back the slot; settle estimates with real usage, or refund them if nothing ran."""
         self.in_use -= 1
         if ran:
             self.probing = False  # the provider answered: what it told us of its limits is known
+            self._arrived(sc, now)  # (if no answer carried headers, it has arrived by now)
         pending, sc.pending_charges = sc.pending_charges, None
-        if pending is not None:  # admitted but never started: nothing reached a bucket
+        if pending is not None:  # never reached the provider: nothing reached a bucket
             for name, amount in pending.items():
                 self.pending[name] -= amount
             return
@@ -292,8 +314,20 @@ class Core:
             self.cooldown_until = until
             self.paused += 1
 
-    def learn(self, headers: Mapping[str, str], now: float) -> None:
-        """Adopt the limits a provider announces in its rate-limit headers."""
+    def learn(self, headers: Mapping[str, str], now: float, sc: Syscall | None = None) -> None:
+        """Adopt the limits a provider announces in the headers of its answer to ``sc``.
+
+        A rejection (an answer asking to retry later) proves the provider had less than we
+        thought: it did not count the call, and its remaining count stands as ours."""
+        slack = 0.0
+        rejected = is_rejection(headers)
+        if sc is not None:
+            if rejected:
+                self._drop(sc)
+            else:
+                self._arrived(sc, now)
+            if sc.attempt_started_at is not None:
+                slack = now - sc.attempt_started_at
         if not self.spec.learn_limits:
             return
         self.probing = False  # the provider answered: what it says of its limits is all we learn
@@ -310,10 +344,19 @@ class Core:
                     limit, period=self.spec.rate_window_s, now=now
                 )
                 self.learned.add(bucket_name)
+                if remaining is not None:
+                    bucket.level = min(bucket.capacity, remaining)
+                continue
             elif bucket.capacity != limit:
                 bucket.resize(limit, now)
             if remaining is not None and bucket is not None:
-                bucket.observe_remaining(remaining, now)
+                if rejected:
+                    bucket.level = min(bucket.available(now), remaining)
+                    self.contended = True
+                elif bucket.observe_remaining(
+                    remaining, now, in_flight=self.pending.get(bucket_name, 0.0), slack_s=slack
+                ):
+                    self.contended = True
 
     def _configured(self) -> set[str]:
         return set(configured_limits(self.spec))
@@ -328,6 +371,7 @@ class Core:
             "cooling_down_s": max(0.0, self.cooldown_until - now),
             "pauses": self.paused,
             "probing": self.probing,
+            "contended": self.contended,
             "buckets": {
                 name: {
                     "capacity": b.capacity,
@@ -349,6 +393,11 @@ def configured_limits(spec: CoreSpec) -> dict[str, int]:
         ("output_tokens", spec.output_tpm),
     )
     return {name: limit for name, limit in pairs if limit is not None}
+
+
+def is_rejection(headers: Mapping[str, str]) -> bool:
+    """Whether an answer asks to retry later (a 429 of either provider carries ``retry-after``)."""
+    return any(k.lower() in ("retry-after", "retry-after-ms") for k in headers)
 
 
 def rate_limits_in(headers: Mapping[str, str]) -> dict[str, tuple[float, float | None]] | None:

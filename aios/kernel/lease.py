@@ -77,7 +77,7 @@ class Lease:
             return
         # Headers without rate limits still end a core's slow start: the provider answered.
         if headers or (sc.core is not None and sc.core.probing):
-            self.kernel.scheduler.learn(sc.core_name, headers)
+            self.kernel.scheduler.learn(sc.core_name, headers, sc)
 
     def succeed(
         self, *, usage: Usage | None = None, headers: Mapping[str, str] | None = None

@@ -81,15 +81,15 @@ class Scheduler:
     def core(self, name: str) -> AdmissionCore | None:
         return self.cores.get(name)
 
-    def learn(self, core_name: str, headers: Any) -> None:
-        """Adopt what a response says of its core's limits; what waits may fit now (a slow
-        start ended, a limit grew)."""
+    def learn(self, core_name: str, headers: Any, sc: Syscall | None = None) -> None:
+        """Adopt what a response (to ``sc``, if known) says of its core's limits; what waits may
+        fit now (a slow start ended, a limit grew)."""
         with self._lock:
             core = self.cores.get(core_name)
             if core is None:
                 return
             now = self.clock.now()
-            core.learn(headers, now)
+            core.learn(headers, now, sc)
             woken = self._dispatch(now) if len(self.policy) else []
         self._wake(woken)
 
@@ -127,17 +127,8 @@ class Scheduler:
         return waiter
 
     def started(self, sc: Syscall) -> None:
-        """The caller of an admitted ``sc`` is sending it now: charge its core's rate buckets."""
-        if sc.pending_charges is None:
-            return  # no rate buckets on its core (set under the lock before the caller woke)
-        with self._lock:
-            core = sc.core
-            if sc.status is not Status.RUNNING or core is None:
-                return
-            now = self.clock.now()
-            core.start(sc, now)
-            woken = self._dispatch(now)  # re-arms the refill timer for what waits on buckets
-        self._wake(woken)
+        """The caller of an admitted ``sc`` is sending it now. Nothing to do: its rate charge is
+        in flight from admission until the provider answers (``Core.reserve``)."""
 
     def retry_later(self, sc: Syscall, *, delay: float, pause_core_until: float | None) -> None:
         """Before a retry: pause the core the call failed on (429/529), and set the backoff."""

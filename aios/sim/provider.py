@@ -87,6 +87,8 @@ class SimProvider:
         snap = self._stats.snapshot()
         snap["faults"] = dict(self.faults.counts)
         snap["admitted"] = self.limiter.admitted
+        snap["first_admitted_at"] = self.limiter.first_admitted_at
+        snap["last_admitted_at"] = self.limiter.last_admitted_at
         snap["profile"] = self.config.profile
         snap.update(self.timing.stats())
         return snap

@@ -89,6 +89,10 @@ class RateLimiter:
         self._buckets: dict[tuple[str, str], dict[str, Bucket]] = {}
         self.admitted = 0
         self.denied = 0
+        #: When the first and the last admitted request arrived (the real clock): the span a
+        #: client's rate limit governs, without its own start-up and last answer.
+        self.first_admitted_at: float | None = None
+        self.last_admitted_at: float | None = None
 
     @property
     def enabled(self) -> bool:
@@ -101,6 +105,7 @@ class RateLimiter:
     def reset(self) -> None:
         self._buckets.clear()
         self.admitted = self.denied = 0
+        self.first_admitted_at = self.last_admitted_at = None
 
     def _limits(self, flavor: Flavor) -> dict[str, int]:
         c = self.config
@@ -158,6 +163,9 @@ class RateLimiter:
         for name, bucket in buckets.items():
             bucket.level -= cost[name]
         self.admitted += 1
+        self.last_admitted_at = self._clock()
+        if self.first_admitted_at is None:
+            self.first_admitted_at = self.last_admitted_at
         return Admission(key, self._headers(flavor, buckets), out if flavor == "anthropic" else 0)
 
     def settle(self, admission: Admission, output_tokens: int) -> None:

@@ -105,8 +105,10 @@ def test_core_request_and_token_buckets_pace_admission() -> None:
     core = Core(CoreSpec("c", api="openai", rpm=60, tpm=600, rate_margin_s=0.0), now=clock.now())
     big = sc(est_in=500, est_out=100)
     core.reserve(big, clock.now())
-    core.start(big, clock.now())
     nxt = sc(est_in=50, est_out=10)
+    # In flight, the charge holds the tokens and nothing refills: only the answer tells more.
+    assert core.wait_for(nxt, clock.now()) == math.inf
+    core.learn({}, clock.now(), big)  # the provider answered
     # tokens: 0 left, 60 needed at 10/s -> 6 s; requests: 59 left.
     assert core.wait_for(nxt, clock.now()) == pytest.approx(6.0)
     clock.advance(6.0)
@@ -117,33 +119,38 @@ def test_core_admission_waits_for_a_margin_of_extra_refill() -> None:
     core = Core(CoreSpec("c", api="openai", tpm=600, rate_margin_s=0.5), now=0.0)  # 10 tokens/s
     first = sc(est_in=600)
     core.reserve(first, 0.0)
-    core.start(first, 0.0)
-    # 60 tokens need 6 s, plus 0.5 s of refill (5 tokens) as a margin against the provider's clock.
+    core.learn({}, 0.0, first)
+    # 60 tokens need 6 s, plus 0.5 s of refill (5 tokens) as the configured margin.
     assert core.wait_for(sc(est_in=60), 0.0) == pytest.approx(6.5)
 
 
-def test_core_charges_rate_buckets_when_a_call_starts_not_when_admitted() -> None:
-    """A call admitted but not yet sent holds its charge as pending: while it waits, our bucket sits
-    full like the provider's, and no refill is credited that the provider would not give."""
+def test_core_charges_rate_buckets_when_the_provider_answers_not_when_admitted() -> None:
+    """A call admitted holds its charge as in flight until the provider answers it: however late
+    the calls reach the provider, our bucket sits full like the provider's until they have, and
+    no refill is credited that the provider would not give."""
     clock = ManualClock()
-    core = Core(CoreSpec("c", api="openai", rpm=5, rate_window_s=1.0, rate_margin_s=0.0))
+    core = Core(CoreSpec("c", api="openai", rpm=5, rate_window_s=1.0))
     calls = [sc() for _ in range(5)]
     for call in calls:
         assert core.wait_for(call, clock.now()) == 0
         core.reserve(call, clock.now())
-    assert core.wait_for(sc(), clock.now()) == math.inf  # five pending fill the burst
-    clock.advance(1.0)  # the callers were busy: nothing was sent, so nothing refilled for us
+        core.start(call, clock.now())  # sent: still in flight
+    assert core.wait_for(sc(), clock.now()) == math.inf  # five in flight fill the burst
+    clock.advance(1.0)  # the callers' loop was busy: none has reached the provider yet
     assert core.wait_for(sc(), clock.now()) == math.inf
-    for call in calls:
-        core.start(call, clock.now())
+    for call in calls:  # all five arrive together now, and are answered
+        core.learn({}, clock.now(), call)
     assert core.pending["requests"] == 0
     assert core.wait_for(sc(), clock.now()) == pytest.approx(clock.now() + 0.2)
-    core.release(calls[0], clock.now(), ran=True, usage_known=False)
+    core.release(calls[0], clock.now(), ran=True, usage_known=False)  # charged once, not twice
+    assert core.wait_for(sc(), clock.now()) == pytest.approx(clock.now() + 0.2)
     never_sent = sc()
     clock.advance(0.2)
     core.reserve(never_sent, clock.now())
     core.release(never_sent, clock.now(), ran=False, usage_known=False)
     assert core.pending["requests"] == 0 and core.in_use == 4
+    clock.advance(0.01)
+    assert core.wait_for(sc(), clock.now()) == 0  # the refund left the one refilled request
 
 
 def test_core_cooldown() -> None:
@@ -315,3 +322,72 @@ def test_a_call_given_back_unsent_keeps_the_core_probing() -> None:
     assert core.try_admit(first, 0.0) == 0
     core.release(first, 0.0, ran=False, usage_known=False)  # cancelled before it was sent
     assert core.probing
+
+
+def limits(remaining: int) -> dict[str, str]:
+    return {"x-ratelimit-limit-requests": "10", "x-ratelimit-remaining-requests": str(remaining)}
+
+
+def test_remaining_counts_lower_our_bucket_only_beyond_what_we_can_explain() -> None:
+    """The provider's remaining count (rounded down, taken when it admitted the call, before our
+    later calls in flight) lowers our bucket only when another client must have used the key."""
+    core = Core(CoreSpec("c", api="openai", rpm=10, rate_window_s=1.0))  # 10 a second
+    calls = [sc() for _ in range(4)]
+    for call in calls:
+        core.reserve(call, 0.0)
+    # The answer to the first: 9.3 left at the provider, reported as 9; three still in flight.
+    core.learn(limits(9), 0.0, calls[0])
+    assert core.buckets["requests"].available(0.0) == 9  # ours: 10 - 1 answered
+    assert core.pending["requests"] == 3
+    # A stale answer (sent before the others arrived) saying 9 again changes nothing either.
+    core.learn(limits(9), 0.0, calls[1])
+    assert core.buckets["requests"].available(0.0) == 8
+    # Someone else spent the key: 2 left where we can explain at least 8 - 2 in flight.
+    core.learn(limits(2), 0.0, calls[2])
+    assert core.buckets["requests"].available(0.0) == 2
+    # The refill since the call was admitted is allowed for: 0.5 s = 5 requests here.
+    later = Core(CoreSpec("c", api="openai", rpm=10, rate_window_s=1.0))
+    slow = sc()
+    later.try_admit(slow, 0.0)
+    later.buckets["requests"].take(6, 0.0)  # 4 left, and 1 in flight
+    slow.attempt_started_at = 0.0
+    # Ours: 4 + 5 refilled - 1 answered = 8. The provider said 3 when it admitted the call, at
+    # most 0.5 s ago: with 1 of rounding and up to 5 refilled since, 9 is possible.
+    later.learn(limits(3), 0.5, slow)
+    assert later.buckets["requests"].available(0.5) == pytest.approx(8)
+    later.learn(limits(3), 0.5)  # no call to allow refill for: 8 > 3 + 1
+    assert later.buckets["requests"].available(0.5) == 3
+
+
+def test_a_rejection_is_not_charged_and_its_remaining_count_stands() -> None:
+    core = Core(CoreSpec("c", api="openai", rpm=10, rate_window_s=1.0))
+    rejected, other = sc(), sc()
+    core.reserve(rejected, 0.0)
+    core.reserve(other, 0.0)
+    # Another client spent the key: the provider had none left and asks to retry in 100 ms.
+    core.learn({**limits(0), "retry-after-ms": "100", "retry-after": "1"}, 0.0, rejected)
+    assert rejected.pending_charges is None and rejected.charged is None
+    assert core.buckets["requests"].available(0.0) == 0
+    assert core.pending["requests"] == 1  # the other call is still on its way
+    core.release(rejected, 0.0, ran=True, usage_known=False)  # nothing left to settle
+    assert core.buckets["requests"].available(0.0) == 0
+    # 1 for the call in flight, 1 for the next, and room for the client we do not see.
+    assert core.wait_for(sc(), 0.0) == pytest.approx(0.2 + 0.25)
+
+
+def test_other_clients_seen_on_the_key_earn_them_a_margin() -> None:
+    """Alone on a key, a call goes the moment its unit has refilled; once the provider has shown
+    other clients (a rejection), calls leave them a quarter second of refill, or every client
+    would send at that same moment and all but one be rejected."""
+    core = Core(CoreSpec("c", api="openai", rpm=10, rate_window_s=1.0))
+    first = sc()
+    core.reserve(first, 0.0)
+    core.learn(limits(9), 0.0, first)  # answered: 9 left for us; no sign of anyone else
+    assert not core.contended
+    core.buckets["requests"].take(9, 0.0)
+    assert core.wait_for(sc(), 0.0) == pytest.approx(0.1)
+    rejected = sc()
+    core.reserve(rejected, 0.1)
+    core.learn({**limits(0), "retry-after-ms": "100"}, 0.1, rejected)
+    assert core.contended and core.describe(0.1)["contended"]
+    assert core.wait_for(sc(), 0.1) == pytest.approx(0.1 + 0.1 + 0.25)

@@ -153,13 +153,20 @@ class SchedulerMachine(RuleBasedStateMachine):
         )
         assert not self.s.finish(sc, Status.DONE)  # only the first end counts
 
-    @precondition(lambda self: any(sc.pending_charges is not None for sc in self.syscalls))
+    @precondition(
+        lambda self: any(
+            sc.pending_charges is not None and sc.status is Status.RUNNING for sc in self.syscalls
+        )
+    )
     @rule(data=st.data())
-    def start_admitted(self, data: st.DataObject) -> None:
-        """The caller of an admitted call resumes and sends it: its rate charge lands."""
-        unsent = [sc for sc in self._with(Status.RUNNING) if sc.pending_charges is not None]
-        sc = data.draw(st.sampled_from(unsent))
+    def provider_answers(self, data: st.DataObject) -> None:
+        """The caller sends an admitted call and the provider answers: its rate charge, in flight
+        until now, enters the buckets."""
+        in_flight = [sc for sc in self._with(Status.RUNNING) if sc.pending_charges is not None]
+        sc = data.draw(st.sampled_from(in_flight))
         self.s.started(sc)
+        assert sc.core_name is not None
+        self.s.learn(sc.core_name, {}, sc)
         assert sc.pending_charges is None
 
     @precondition(lambda self: any(sc.status is Status.QUEUED for sc in self.syscalls))
@@ -228,8 +235,8 @@ class SchedulerMachine(RuleBasedStateMachine):
             on_core = [sc for sc in running if sc.core is core]
             assert core.in_use == len(on_core), name
             for bucket in core.buckets:
-                unsent = sum((sc.pending_charges or {}).get(bucket, 0.0) for sc in on_core)
-                assert core.pending.get(bucket, 0.0) == pytest.approx(unsent), (name, bucket)
+                in_flight = sum((sc.pending_charges or {}).get(bucket, 0.0) for sc in on_core)
+                assert core.pending.get(bucket, 0.0) == pytest.approx(in_flight), (name, bucket)
             limit = core.spec.max_concurrency
             assert limit is None or core.in_use <= limit
         queued = self._with(Status.QUEUED)

@@ -84,9 +84,10 @@ def test_four_processes_get_no_more_429s_than_one(
     for out in (single, split):
         assert out["completed"] == out["agents"] == 32
         assert out["errors"] == []
-    # One shared limit: about as many 429s as one process (a few of slack for timing on a loaded
-    # machine); four per-process limits would let four bursts through (dozens of 429s).
-    assert rejected_split <= rejected_single + 4, (rejected_split, rejected_single)
+    # One shared limit: no more 429s than one process (none: a call's charge holds from its
+    # admission until the provider answers, however late a busy loop sends it); four
+    # per-process limits would let four bursts through (dozens of 429s).
+    assert rejected_split <= rejected_single, (rejected_split, rejected_single)
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from aios.kernel.cores import (
     actual,
     charge,
     configured_limits,
+    is_rejection,
     probes_limits,
     rate_limits_in,
     refunds_unused,
@@ -91,7 +92,7 @@ class SharedCore:
             return self.local.try_admit(sc, now, rank, sending)
         self._attempts += 1
         lease = f"{self.state.process}:{sc.id}:{self._attempts}"
-        result = self._admit(sc, now, rank=rank, lease=lease, dry=False, sending=sending)
+        result = self._admit(sc, now, rank=rank, lease=lease, dry=False)
         self._first_of_scan = False
         if result is None:  # the server was lost just now: decide locally
             self.waiting = False
@@ -102,20 +103,14 @@ class SharedCore:
             self._mine += 1
             sc.lease_id = lease
             self.state.hold_lease(self.keys, lease)
-            charges = _parse(result[1]) or None
-            if sending:
-                sc.charged = charges
-            else:
-                sc.pending_charges = charges
+            sc.pending_charges = _parse(result[1]) or None  # in flight until the answer
             return 0.0
         self.waiting = True
         if code == 2:
             return now + _ORDER_RECHECK_S
         return self._time(result[1], now)
 
-    def _admit(
-        self, sc: Syscall, now: float, *, rank: float, lease: str, dry: bool, sending: bool = False
-    ) -> Any:
+    def _admit(self, sc: Syscall, now: float, *, rank: float, lease: str, dry: bool) -> Any:
         cap = self.spec.max_concurrency
         return self.state.run(
             self.state.admit_script,
@@ -136,7 +131,6 @@ class SharedCore:
                 "1" if dry else "0",
                 self.channel,
                 "1" if self._first_of_scan else "0",
-                "1" if sending else "0",
             ],
             admission=not dry,
         )
@@ -155,14 +149,7 @@ class SharedCore:
 
     # -- a call's life -----------------------------------------------------------------------------
     def start(self, sc: Syscall, now: float) -> None:
-        if sc.lease_id is None:
-            self.local.start(sc, now)
-            return
-        charges, sc.pending_charges = sc.pending_charges, None
-        sc.charged = charges
-        self.state.run(
-            self.state.start_script, self.keys, [now, self.spec.rate_window_s, sc.lease_id]
-        )
+        """Nothing to do: the call's charges are in flight from admission until its answer."""
 
     def release(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool) -> None:
         lease, sc.lease_id = sc.lease_id, None
@@ -200,27 +187,28 @@ class SharedCore:
         if self.spec.max_concurrency is not None:
             self.state.run(self.state.misc_script, self.keys, ["hold", agent, until])
 
-    def learn(self, headers: Mapping[str, str], now: float) -> None:
-        self.local.learn(headers, now)
-        if not self.spec.learn_limits:
-            return
-        announced = rate_limits_in(headers)
-        if announced is None:
-            if self._probe == "1":  # the provider answered without limits: end the slow start
-                self._probe = "0"
-                self.state.run(
-                    self.state.learn_script,
-                    self.keys,
-                    [now, self.spec.rate_window_s, self.channel, self.state.process, *[-1, -1, "0"] * 4],
-                )
-            return
-        self._probe = "0"
+    def learn(self, headers: Mapping[str, str], now: float, sc: Syscall | None = None) -> None:
+        """As ``Core.learn``: the answered call's charges enter the buckets, then the limits."""
+        self.local.learn(headers, now, sc if sc is not None and sc.lease_id is None else None)
+        lease, slack, rejected = "-", 0.0, is_rejection(headers)
+        if sc is not None and sc.lease_id is not None and sc.pending_charges is not None:
+            lease, charges, sc.pending_charges = sc.lease_id, sc.pending_charges, None
+            sc.charged = None if rejected else charges
+            if sc.attempt_started_at is not None:
+                slack = now - sc.attempt_started_at
+        announced = rate_limits_in(headers) if self.spec.learn_limits else None
+        if announced is None and lease == "-" and self._probe == "0":
+            return  # nothing to learn, nothing arrived
+        if self.spec.learn_limits:
+            self._probe = "0"  # the provider answered: what it says of its limits is all we learn
         configured = configured_limits(self.spec)
         args: list[Any] = [now, self.spec.rate_window_s, self.channel, self.state.process]
         for b in BUCKETS:
-            limit, remaining = announced.get(b, (-1, None))
+            limit, remaining = (announced or {}).get(b, (-1, None))
             args += [limit, -1 if remaining is None else remaining, "1" if b in configured else "0"]
-        self.state.run(self.state.learn_script, self.keys, args)
+        self.state.run(
+            self.state.learn_script, self.keys, [*args, lease, slack, "1" if rejected else "0"]
+        )
 
     # -- inspection --------------------------------------------------------------------------------
     def describe(self, now: float) -> dict[str, Any]:
@@ -270,6 +258,7 @@ def core_view(raw: list[Any], now: float, window: float | None = None) -> dict[s
         "cooling_down_s": max(0.0, float(fields.get("cool", 0)) - now),
         "pauses": int(float(fields.get("paused", 0))),
         "probing": fields.get("probing") == "1",
+        "contended": fields.get("contended") == "1",
         "buckets": buckets,
         "shared": True,
     }

@@ -121,7 +121,6 @@ class SharedState:
         self.clock = clock if clock is not None else SharedClock(self.client, prefix)
         common = _script("common.lua")
         self.admit_script = self.client.register_script(common + _script("admit.lua"))
-        self.start_script = self.client.register_script(common + _script("start.lua"))
         self.release_script = self.client.register_script(common + _script("release.lua"))
         self.learn_script = self.client.register_script(common + _script("learn.lua"))
         self.misc_script = self.client.register_script(common + _script("misc.lua"))

@@ -1,13 +1,16 @@
 -- ARGV: 1 now, 2 lease, 3 process, 4 rank, 5 ttl, 6 max concurrency (-1: none), 7 rate window,
 -- 8 rate margin, 9 probe when new (0/1), 10..13 configured limits r t i o (0: none),
 -- 14..17 charges r t i o, 18 agent, 19 dry run (0/1), 20 wake channel, 21 first try of this
--- process's scan of its queue (1: its place in the order is this call's; 0: the better of the two),
--- 22 the caller sends the call at once (1: charge the buckets now, not at a later start).
+-- process's scan of its queue (1: its place in the order is this call's; 0: the better of the two).
+-- An admitted call's charges are in flight ("P", counted in `pend`) until the provider answers it
+-- (learn.lua) or it is released (release.lua): only then do they enter the buckets.
 -- Returns {0, record} when admitted, {1, wait} when not (wait: time it may fit, -1: an event),
 -- {2, 0} when a better-ranked call of another process fits first.
 local now, lease, pid = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 local rank, ttl, cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local window, margin = tonumber(ARGV[7]), tonumber(ARGV[8])
+-- Other clients of the key seen (learn.lua): leave them room, as ``CONTENDED_MARGIN_S`` in cores.py.
+if S['contended'] == '1' then margin = math.max(margin, 0.25) end
 local agent, dry, channel = ARGV[18], ARGV[19] == '1', ARGV[20]
 
 drop_expired(now)
@@ -117,15 +120,10 @@ end
 
 redis.call('ZADD', KEYS[2], now + ttl, lease)
 S['admitted'] = f('admitted', 0) + 1
-local sending = ARGV[22] == '1'
-local rec = sending and 'C' or 'P'
+local rec = 'P'
 for n, b in ipairs(BUCKETS) do
   if S[b .. ':cap'] ~= nil then
-    if sending then
-      take(b, mine[n], now, window)
-    else
-      S[b .. ':pend'] = f(b .. ':pend', 0) + mine[n]
-    end
+    S[b .. ':pend'] = f(b .. ':pend', 0) + mine[n]
     rec = rec .. ' ' .. b .. '=' .. string.format('%.17g', mine[n])
   end
 end

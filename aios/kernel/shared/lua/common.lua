@@ -48,7 +48,8 @@ local function give(b, amount, now, window)
   if cap then S[b .. ':lvl'] = math.min(cap, f(b .. ':lvl') + amount) end
 end
 
--- A record of charges: "P" (pending, not yet sent) or "C" (charged), then " b=amount" pairs.
+-- A record of charges: "P" (in flight: not yet answered by the provider) or "C" (in the
+-- buckets), then " b=amount" pairs.
 local function parse(rec)
   local out = {}
   for b, amount in string.gmatch(rec, '(%a)=([^ ]+)') do out[b] = tonumber(amount) end
@@ -59,13 +60,29 @@ local function unpend(rec)
   for b, amount in pairs(parse(rec)) do S[b .. ':pend'] = f(b .. ':pend', 0) - amount end
 end
 
--- Expired leases (their process died) give back their slots and unsent charges; expired
--- waiters stop holding their place in the order.
+-- The provider has seen the call of `lease` (it answered, or its caller is gone): its in-flight
+-- charges enter the buckets now, whose refill follows from here.
+local function arrived(lease, now, window)
+  local rec = redis.call('HGET', KEYS[3], lease)
+  if not rec or string.sub(rec, 1, 1) ~= 'P' then return rec end
+  unpend(rec)
+  for b, amount in pairs(parse(rec)) do take(b, amount, now, window) end
+  rec = 'C' .. string.sub(rec, 2)
+  redis.call('HSET', KEYS[3], lease, rec)
+  return rec
+end
+
+-- Expired leases (their process died) give back their slots; their calls in flight may have
+-- reached the provider, so their charges stay (in the buckets). Expired waiters stop holding
+-- their place in the order.
 local function drop_expired(now)
   local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+  local window = f('window', nil)
   for _, lease in ipairs(dead) do
     local rec = redis.call('HGET', KEYS[3], lease)
-    if rec and string.sub(rec, 1, 1) == 'P' then unpend(rec) end
+    if rec and string.sub(rec, 1, 1) == 'P' then
+      if window then arrived(lease, now, window) else unpend(rec) end
+    end
     redis.call('HDEL', KEYS[3], lease)
   end
   if #dead > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end

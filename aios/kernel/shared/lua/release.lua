@@ -5,10 +5,11 @@ local ran, known, refunds = ARGV[4] == '1', ARGV[5] == '1', ARGV[6] == '1'
 local actual = {r = tonumber(ARGV[7]), t = tonumber(ARGV[8]), i = tonumber(ARGV[9]), o = tonumber(ARGV[10])}
 redis.call('ZREM', KEYS[2], lease)
 local rec = redis.call('HGET', KEYS[3], lease)
+if rec and ran then rec = arrived(lease, now, window) end
 redis.call('HDEL', KEYS[3], lease)
 if rec then
   if string.sub(rec, 1, 1) == 'P' then
-    unpend(rec)
+    unpend(rec)  -- never reached the provider
   else
     for b, estimate in pairs(parse(rec)) do
       if not ran then

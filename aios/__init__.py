@@ -67,9 +67,15 @@ _LAZY: dict[str, str] = {
 }
 
 
+#: Subpackages an eager ``import aios`` used to load, so ``aios.runtime`` kept working unimported.
+_SUBMODULES = frozenset({"adapters", "config", "errors", "kernel", "runner", "runtime"})
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
+        if name in _SUBMODULES:
+            return import_module(f"aios.{name}")  # the import sets it on this package too
         raise AttributeError(f"module 'aios' has no attribute {name!r}")
     value = getattr(import_module(module), name)
     globals()[name] = value  # the next lookup is a plain attribute

@@ -107,3 +107,5 @@ def test_unknown_public_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         aios.nope  # noqa: B018
     assert {"patch", "agent", "boot"} <= set(dir(aios))
+    # Subpackages an eager import used to load stay reachable as attributes.
+    assert callable(aios.runtime.current)

@@ -11,6 +11,7 @@ and removes the spool. POSIX only (elsewhere the runner has no ``exec`` and no w
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import signal
@@ -47,6 +48,10 @@ def _watch(
     read_end: int, spool: Path, report: Path | None, policy: str, root: int, shared_server: str | None = None
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Loaded here, in the watcher, while the program runs: `aios run` itself does not pay for
+    # them before its exec, and the watcher has them when the program is gone.
+    for module in ("aios.runner.redis_server", "aios.runner.report", "aios.runner.spool"):
+        importlib.import_module(module)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)  # never keep the program's output pipes open after it ended

@@ -11,11 +11,13 @@ and removes the spool. POSIX only (elsewhere the runner has no ``exec`` and no w
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import signal
 from pathlib import Path
+
+from aios.runner.report import merge, records_report, write_json
+from aios.runner.spool import spooled_reports
 
 
 def start(spool: Path, report: Path | None, policy: str, shared_server: str | None = None) -> int | None:
@@ -48,10 +50,6 @@ def _watch(
     read_end: int, spool: Path, report: Path | None, policy: str, root: int, shared_server: str | None = None
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Loaded here, in the watcher, while the program runs: `aios run` itself does not pay for
-    # them before its exec, and the watcher has them when the program is gone.
-    for module in ("aios.runner.redis_server", "aios.runner.report", "aios.runner.spool"):
-        importlib.import_module(module)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)  # never keep the program's output pipes open after it ended
@@ -77,10 +75,6 @@ def finish(spool: Path, report: Path | None, *, policy: str, root: int) -> None:
     """Merge what is left in ``spool`` into ``report`` (if given), then remove the spool."""
     if not spool.is_dir():
         return  # the program wrote the report and cleaned up itself
-    # Imported here, in the watcher only: `aios run` itself must not pay for them before the exec.
-    from aios.runner.report import merge, records_report, write_json
-    from aios.runner.spool import spooled_reports
-
     try:
         parts = spooled_reports(spool, root_pid=root, policy=policy)
         if not any(p.get("processes", [{}])[0].get("pid") == root for p in parts):

@@ -40,7 +40,6 @@ _HEAVY = (
     "aios.demo",
     "aios.top",
     "aios.telemetry",
-    "aios.runner.report",
     "aios.runner.summary",
     "rich",
     "starlette",

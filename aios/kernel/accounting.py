@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,39 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
-@dataclass
+#: Waits and turnarounds kept per agent or core for their percentiles. Beyond that many a
+#: uniform sample of this size stands for all of them (the sums stay exact): a core that
+#: serves 100,000 agents must not keep one float per call it ever ran.
+SAMPLE_SIZE = 4096
+
+
+class Sample:
+    """A uniform sample of at most :data:`SAMPLE_SIZE` values (reservoir sampling, algorithm R),
+    with the exact count and sum of all of them."""
+
+    __slots__ = ("_rng", "count", "total", "values")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0.0
+        self.values: list[float] = []
+        self._rng: random.Random | None = None
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        self.total += value
+        if self.count <= SAMPLE_SIZE:
+            self.values.append(value)
+            return
+        rng = self._rng
+        if rng is None:
+            rng = self._rng = random.Random(SAMPLE_SIZE)  # seeded: the same run, the same report
+        i = rng.randrange(self.count)
+        if i < SAMPLE_SIZE:
+            self.values[i] = value
+
+
+@dataclass(slots=True)
 class Tally:
     """Totals for one agent or one core."""
 
@@ -33,8 +66,8 @@ class Tally:
     retries: int = 0
     errors: int = 0
     cancelled: int = 0
-    waits: list[float] = field(default_factory=list)
-    turnarounds: list[float] = field(default_factory=list)
+    waits: Sample = field(default_factory=Sample)
+    turnarounds: Sample = field(default_factory=Sample)
 
     def add(self, sc: Syscall) -> None:
         if sc.kind is Kind.LLM:
@@ -49,9 +82,16 @@ class Tally:
             self.errors += 1
         elif sc.status is Status.CANCELLED:
             self.cancelled += 1
-        self.waits.append(sc.waited_s)
-        if sc.turnaround_s is not None:
-            self.turnarounds.append(sc.turnaround_s)
+        # Sample.add, inlined for the common case (twice per syscall, agent and core).
+        waits, wait = self.waits, sc.waited_s
+        if waits.count < SAMPLE_SIZE:
+            waits.count += 1
+            waits.total += wait
+            waits.values.append(wait)
+        else:
+            waits.add(wait)
+        if sc.finished_at is not None:
+            self.turnarounds.add(sc.finished_at - sc.created_at)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,12 +108,12 @@ class Tally:
         }
 
 
-def _summary(what: str, values: list[float]) -> dict[str, float]:
+def _summary(what: str, sample: Sample) -> dict[str, float]:
     """``{what}_s`` is the sum in seconds; the percentiles sit beside it."""
     return {
-        f"{what}_s": sum(values),
-        f"{what}_p50_s": percentile(values, 50),
-        f"{what}_p95_s": percentile(values, 95),
+        f"{what}_s": sample.total,
+        f"{what}_p50_s": percentile(sample.values, 50),
+        f"{what}_p95_s": percentile(sample.values, 95),
     }
 
 

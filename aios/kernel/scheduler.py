@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from aios.errors import BudgetExceeded, KernelShutdown, SharedStateUnavailable
@@ -32,6 +32,11 @@ FinalHook = Callable[[Syscall], None]
 MakeCore = Callable[[CoreSpec, float], AdmissionCore]
 #: What an attempt that ran really used of one budget line it reserved.
 Measure = Callable[[Syscall, Charge], float]
+#: Syscalls to wake: admitted ones with ``None``, refused ones with the error for their callers.
+Woken = Sequence[tuple[Syscall, BaseException | None]]
+Refused = Sequence[tuple[Syscall, BaseException]]
+#: Most dispatches wake nothing or refuse nothing: they share this instead of a new list each.
+_NOTHING: tuple[()] = ()
 
 
 def estimate_stands(sc: Syscall, charge: Charge) -> float:
@@ -69,6 +74,11 @@ class Scheduler:
         self._closed = False
         #: The syscall whose own caller is submitting it: admitted now, it is sent at once.
         self._submitting: Syscall | None = None
+        #: Queued syscalls, and how many of them name each core: a scan for an open core no
+        #: queued call names would walk the whole queue for nothing (thousands of calls
+        #: waiting on a full LLM core while the tool core is open).
+        self._queued: set[Syscall] = set()
+        self._queued_on: dict[str, int] = {}
 
     # -- cores ---------------------------------------------------------------------------------
     def add_core(self, spec: CoreSpec) -> AdmissionCore:
@@ -112,7 +122,7 @@ class Scheduler:
                 self._admit(sc, None, now)
                 self.policy.on_dispatch(sc, now)
                 return None
-            self.policy.push(sc)
+            self._enqueue(sc)
             self._submitting = sc
             try:
                 woken = self._dispatch(now)
@@ -165,7 +175,7 @@ class Scheduler:
                 if hold > 0 and core is not None:
                     core.hold(sc.agent, now + hold)
             else:
-                self.policy.remove(sc)
+                self._dequeue(sc)
                 sc.waited_s += now - sc.queued_at
                 waiter = sc.waiter
             sc.status = status
@@ -201,6 +211,27 @@ class Scheduler:
             sc.service_s += now - attempt
         sc.core = None
 
+    # -- the queue -----------------------------------------------------------------------------
+    def _enqueue(self, sc: Syscall) -> None:
+        self.policy.push(sc)
+        self._queued.add(sc)
+        counts = self._queued_on
+        for name in sc.candidates:
+            counts[name] = counts.get(name, 0) + 1
+
+    def _dequeue(self, sc: Syscall) -> None:
+        self.policy.remove(sc)
+        if sc not in self._queued:
+            return  # ended before it was ever queued (refused at submission)
+        self._queued.remove(sc)
+        counts = self._queued_on
+        for name in sc.candidates:
+            left = counts[name] - 1
+            if left:
+                counts[name] = left
+            else:
+                del counts[name]
+
     # -- dispatch ------------------------------------------------------------------------------
     def poke(self) -> None:
         """Admit whatever can run now (timers call this when a bucket or cool-down allows)."""
@@ -209,39 +240,48 @@ class Scheduler:
             woken = self._dispatch(self.clock.now())
         self._wake(woken)
 
-    def _dispatch(self, now: float) -> list[tuple[Syscall, BaseException | None]]:
+    def _dispatch(self, now: float) -> Woken:
         """Admit what can run now. Returns the syscalls to wake: admitted ones with ``None``,
         and those whose budget can never fit with the error to raise in their callers."""
-        woken: list[tuple[Syscall, BaseException | None]] = []
         if self._closed:
-            return woken
+            return _NOTHING
+        woken: list[tuple[Syscall, BaseException | None]] | None = None
         wake_at = math.inf
-        while len(self.policy):
+        policy = self.policy
+        while len(policy):
             chosen, wake_at, refused = self._choose(now, wake_at)
-            for sc, error in refused:
-                self._end_queued(sc, now, Status.FAILED, f"{type(error).__name__}: {error}")
-                woken.append((sc, error))
+            if refused:
+                if woken is None:
+                    woken = []
+                for sc, error in refused:
+                    self._end_queued(sc, now, Status.FAILED, f"{type(error).__name__}: {error}")
+                    woken.append((sc, error))
             if chosen is None:
                 if refused:
                     continue
                 break
             sc, core = chosen
-            self.policy.remove(sc)
+            self._dequeue(sc)
             self._admit(sc, core, now)
-            self.policy.on_dispatch(sc, now)
+            policy.on_dispatch(sc, now)
+            if woken is None:
+                woken = []
             woken.append((sc, None))
         if wake_at < self._armed_at and wake_at < math.inf and self._arm_timer is not None:
             self._armed_at = wake_at
             self._arm_timer(wake_at)
         self._withdraw_idle(now)
-        return woken
+        return _NOTHING if woken is None else woken
 
     def _withdraw_idle(self, now: float) -> None:
         """Leave the shared waiting order of every core this process no longer waits on (a
         call backing off before its retry holds no place either: it is not trying)."""
+        for core in self.cores.values():
+            if core.waiting:
+                break
+        else:
+            return  # the usual case, checked without building a list on every dispatch
         registered = [c for c in self.cores.values() if c.waiting]
-        if not registered:
-            return
         wanted = {
             name for sc in self.policy.ordered() if sc.not_before <= now for name in sc.candidates
         }
@@ -251,36 +291,57 @@ class Scheduler:
 
     def _choose(
         self, now: float, wake_at: float
-    ) -> tuple[tuple[Syscall, AdmissionCore] | None, float, list[tuple[Syscall, BaseException]]]:
+    ) -> tuple[tuple[Syscall, AdmissionCore] | None, float, Refused]:
         """The next syscall to admit, with its slot and budget already reserved; also the
-        earliest time something else may fit, and the syscalls whose budget never will."""
-        refused: list[tuple[Syscall, BaseException]] = []
+        earliest time something else may fit, and the syscalls whose budget never will.
+
+        Runs on every submit and finish that finds work queued, so the per-pass bookkeeping
+        below is only built once something needs it."""
         # Per pass, a core's own state (slots, cool-down, request bucket) is looked at once.
-        closed: dict[str, float] = {}
-        # Per core, (input, output) estimates found too big for its token buckets: a syscall at
-        # least as big in both is too big as well (charges grow with each), so it is skipped.
-        token_blocked: dict[str, list[tuple[int, int]]] = {}
-        any_open = False
-        for name, core in self.cores.items():
+        closed: dict[str, float] | None = None
+        # Open cores some queued syscall names, and how many name them: only these can admit.
+        wanted: list[tuple[str, int]] | None = None
+        cores = self.cores
+        queued_on = self._queued_on
+        for name, core in cores.items():
             until = core.open_until(now)
             if until:
+                if closed is None:
+                    closed = {}
                 closed[name] = until
-                wake_at = min(wake_at, until)
-            else:
-                any_open = True
-        if not any_open:
-            return None, wake_at, refused
-        for core in self.cores.values():
+                if until < wake_at:
+                    wake_at = until
+            elif name in queued_on:
+                if wanted is None:
+                    wanted = []
+                wanted.append((name, queued_on[name]))
+        if wanted is None:
+            return None, wake_at, _NOTHING
+        for core in cores.values():
             core.begin_scan()
-        budget_blocked: set[str] = set()  # budget keys found full this pass
-        for sc in self.policy.ordered():
+        policy = self.policy
+        order: Iterable[Syscall] = policy.ordered()
+        sub = self._submitting
+        if (
+            sub is not None
+            and sub in self._queued
+            and all(n == 1 and name in sub.candidates for name, n in wanted)
+        ):
+            # Only the call being submitted names an open core: the others wait on full ones,
+            # and the scan would skip every one of them to reach it at the end of the queue.
+            order = (sub,)
+        # Per core, (input, output) estimates found too big for its token buckets: a syscall at
+        # least as big in both is too big as well (charges grow with each), so it is skipped.
+        token_blocked: dict[str, list[tuple[int, int]]] | None = None
+        budget_blocked: set[str] | None = None  # budget keys found full this pass
+        for sc in order:
             if sc.not_before > now:
                 wake_at = min(wake_at, sc.not_before)
                 continue
             for name in self._candidates(sc):
-                if name in closed:
+                if closed is not None and name in closed:
                     continue
-                found = self.cores.get(name)
+                found = cores.get(name)
                 if found is None:
                     continue
                 core = found
@@ -289,41 +350,46 @@ class Scheduler:
                     wake_at = min(wake_at, held_until)
                     continue
                 est_in, est_out = sc.est_input_tokens, sc.est_output_tokens
-                blocked = token_blocked.get(name)
+                blocked = None if token_blocked is None else token_blocked.get(name)
                 if blocked is not None and any(est_in >= i and est_out >= o for i, o in blocked):
                     continue
-                if sc.charges and any(c.key in budget_blocked for c in sc.charges):
+                if (
+                    budget_blocked is not None
+                    and sc.charges
+                    and any(c.key in budget_blocked for c in sc.charges)
+                ):
                     break  # waits for calls in flight to settle; a finish dispatches again
                 t = math.inf
                 try:
-                    t = core.try_admit(sc, now, self.policy.rank(sc), sc is self._submitting)
+                    t = core.try_admit(sc, now, policy.rank(sc), sc is self._submitting)
                     shortfall = None
                     if not t and sc.charges:
                         shortfall = self.ledger.reserve(sc.charges, str(sc.id))
                 except SharedStateUnavailable as exc:
                     if not t:
                         core.release(sc, now, ran=False, usage_known=False)
-                    refused.append((sc, exc))
-                    return None, wake_at, refused
+                    return None, wake_at, [(sc, exc)]
                 if not t:
                     if shortfall is None:
                         sc.budget_held = bool(sc.charges)
-                        return (sc, core), wake_at, refused
+                        return (sc, core), wake_at, _NOTHING
                     core.release(sc, now, ran=False, usage_known=False)  # undo the slot
                     if shortfall.may_fit_later:
+                        if budget_blocked is None:
+                            budget_blocked = set()
                         budget_blocked.add(shortfall.charge.key)
                     else:
-                        refused.append((sc, BudgetExceeded(
-                            f"agent {sc.agent!r} is over budget: {shortfall.describe()}"
-                        )))
-                        return None, wake_at, refused
+                        over = BudgetExceeded(f"agent {sc.agent!r} is over budget: {shortfall.describe()}")
+                        return None, wake_at, [(sc, over)]
                     break
                 wake_at = min(wake_at, t)
                 if blocked is None:
+                    if token_blocked is None:
+                        token_blocked = {}
                     token_blocked[name] = [(est_in, est_out)]
                 elif len(blocked) < 8:
                     blocked.append((est_in, est_out))
-        return None, wake_at, refused
+        return None, wake_at, _NOTHING
 
     @staticmethod
     def _candidates(sc: Syscall) -> Iterable[str]:
@@ -345,7 +411,7 @@ class Scheduler:
 
     def _end_queued(self, sc: Syscall, now: float, status: Status, error: str) -> None:
         """End a queued syscall under the lock (its waiter is woken by the caller)."""
-        self.policy.remove(sc)
+        self._dequeue(sc)
         sc.waited_s += now - sc.queued_at
         sc.status = status
         sc.error = error
@@ -354,9 +420,7 @@ class Scheduler:
             self._on_final(sc)
 
     @staticmethod
-    def _wake(
-        woken: list[tuple[Syscall, BaseException | None]], skip: Syscall | None = None
-    ) -> BaseException | None:
+    def _wake(woken: Woken, skip: Syscall | None = None) -> BaseException | None:
         """Wake the waiters of ``woken``; returns the error meant for ``skip`` (the submitter,
         which has no waiter yet), if any."""
         mine: BaseException | None = None

@@ -33,15 +33,22 @@ class ThreadWaiter:
 class LoopWaiter:
     """Wakes a future that belongs to the caller's own event loop, from any thread."""
 
-    __slots__ = ("future", "loop")
+    __slots__ = ("future", "loop", "thread")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.future: asyncio.Future[None] = loop.create_future()
+        #: The thread running ``loop`` (waiters are made by a task on it).
+        self.thread = threading.get_ident()
 
     def wake(self, error: BaseException | None) -> None:
         try:
-            self.loop.call_soon_threadsafe(self._settle, error)
+            if threading.get_ident() == self.thread:
+                # Woken from the loop's own thread (a call of another task ended): no need to
+                # write to the loop's self-pipe, a system call per wake-up.
+                self.loop.call_soon(self._settle, error)
+            else:
+                self.loop.call_soon_threadsafe(self._settle, error)
         except RuntimeError:
             # The caller's loop is closed: nobody is left to wake.
             pass

@@ -142,6 +142,8 @@ def run(
 
 def _live_options(environ: dict[str, str], *, otel: bool, top: bool, top_socket: bool) -> None:
     """``--otel``, ``--top`` and ``--top-socket``: set what the program's bootstrap reads."""
+    if not (otel or top or top_socket):
+        return  # the live view's modules are not worth importing for nothing
     from aios.top.serve import SOCKET_ENV, VIEW_ENV
 
     if otel:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -79,47 +80,68 @@ class Policy(ABC):
 
 
 class SortedQueue:
-    """Syscalls kept sorted by a key fixed while they are queued (appends are O(1) in the usual case)."""
+    """Syscalls kept sorted by a key fixed while they are queued (appends are O(1) in the usual case).
 
-    __slots__ = ("_items", "_key", "_keys")
+    Taking the first syscall, the usual removal, is O(1) too: the head only moves forward, and
+    the lists are compacted once the dead head outweighs the rest (deleting index 0 of a list of
+    100,000 queued calls would move all the others, on every admission).
+    """
+
+    __slots__ = ("_head", "_items", "_key", "_keys")
 
     def __init__(self, key: Callable[[Syscall], Any]) -> None:
         self._key = key
         self._keys: list[Any] = []
-        self._items: list[Syscall] = []
+        self._items: list[Syscall | None] = []
+        #: Entries before it were removed (their keys stay, still sorted, for bisect's ``lo``).
+        self._head = 0
 
     def push(self, sc: Syscall) -> None:
         k = (self._key(sc), sc.seq)
-        if not self._keys or k >= self._keys[-1]:
-            self._keys.append(k)
+        keys = self._keys
+        if len(keys) == self._head or k >= keys[-1]:
+            keys.append(k)
             self._items.append(sc)
         else:
-            i = bisect.bisect_right(self._keys, k)
-            self._keys.insert(i, k)
+            i = bisect.bisect_right(keys, k, self._head)
+            keys.insert(i, k)
             self._items.insert(i, sc)
 
     def remove(self, sc: Syscall) -> bool:
         k = (self._key(sc), sc.seq)
-        i = bisect.bisect_left(self._keys, k)
-        while i < len(self._items) and self._keys[i] == k:
-            if self._items[i] is sc:
-                del self._keys[i]
-                del self._items[i]
+        keys, items, head = self._keys, self._items, self._head
+        i = bisect.bisect_left(keys, k, head)
+        while i < len(items) and keys[i] == k:
+            if items[i] is sc:
+                if i == head:
+                    items[i] = None
+                    self._head = head = head + 1
+                    if head == len(items):
+                        keys.clear()
+                        items.clear()
+                        self._head = 0
+                    elif head > 64 and 2 * head > len(items):
+                        del keys[:head]
+                        del items[:head]
+                        self._head = 0
+                else:
+                    del keys[i]
+                    del items[i]
                 return True
             i += 1
         return False
 
     def first(self) -> Syscall | None:
-        return self._items[0] if self._items else None
+        return self._items[self._head] if len(self._items) > self._head else None
 
     def __iter__(self) -> Iterator[Syscall]:
-        return iter(self._items)
+        return itertools.islice(self._items, self._head, None)  # type: ignore[arg-type]
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._items) - self._head
 
     def __bool__(self) -> bool:
-        return bool(self._items)
+        return len(self._items) > self._head
 
 
 def by_seq(sc: Syscall) -> int:

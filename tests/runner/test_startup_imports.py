@@ -1,0 +1,110 @@
+"""What ``aios run`` imports before it becomes the program, and what ``import aios`` costs.
+
+Every module the ``aios`` command loads before its ``exec`` is start-up time the user pays on
+each run. These tests watch the real command in a fresh interpreter: its ``os.execve`` is
+wrapped to write down ``sys.modules`` at that moment, then the real ``exec`` runs the program.
+They check which modules are loaded, not how long it takes (timing is the benchmark's job:
+``benchmarks/bench_startup.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+_OBSERVE = """
+import json, os, sys
+out, program = sys.argv[1], sys.argv[2]
+real = os.execve
+
+def observe(path, argv, env):
+    with open(out, "w") as f:
+        json.dump(sorted(sys.modules), f)
+    real(path, argv, env)
+
+os.execve = observe
+sys.argv = ["aios", "run", "--quiet", program]
+from aios.cli import main
+main()
+"""
+
+#: Modules the run path must not load: other subcommands, the live view, servers, telemetry.
+_HEAVY = (
+    "aios.sim",
+    "aios.bench",
+    "aios.demo",
+    "aios.top",
+    "aios.telemetry",
+    "aios.runner.summary",
+    "rich",
+    "starlette",
+    "uvicorn",
+    "httpx",
+    "opentelemetry",
+    "openai",
+)
+
+
+def _child_env() -> dict[str, str]:
+    root = str(Path(__file__).resolve().parents[2])
+    old = os.environ.get("PYTHONPATH")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("AIOS_")}
+    environ["PYTHONPATH"] = os.pathsep.join([root, *([old] if old else [])])
+    return environ
+
+
+def _loaded(names: list[str], prefix: str) -> list[str]:
+    return [n for n in names if n == prefix or n.startswith(prefix + ".")]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="aios run replaces itself with the program only on POSIX")
+def test_aios_run_imports_no_other_subcommand_before_exec(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    program = tmp_path / "tiny.py"
+    program.write_text(f"open({str(marker)!r}, 'w').write('yes')\n", encoding="utf-8")
+    seen = tmp_path / "modules.json"
+    proc = subprocess.run(
+        [sys.executable, "-c", _OBSERVE, str(seen), str(program)],
+        env=_child_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert marker.read_text() == "yes"  # the exec happened and the program ran
+    names: list[str] = json.loads(seen.read_text())
+    assert "aios.runner.cli" in names  # observed on the run path, not before it
+    heavy = {prefix: _loaded(names, prefix) for prefix in _HEAVY}
+    assert {p: found for p, found in heavy.items() if found} == {}
+
+
+def test_import_aios_loads_only_its_version_until_a_name_is_used() -> None:
+    code = (
+        "import sys, aios\n"
+        "print(sorted(n for n in sys.modules if n.startswith('aios')))\n"
+        "aios.patch, aios.agent, aios.ConfigError, aios.get_kernel\n"
+        "print('aios.runtime' in sys.modules, 'aios.adapters.patching' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=_child_env(), capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    first, second = proc.stdout.splitlines()
+    assert first == "['aios', 'aios._version']"
+    assert second == "True True"
+
+
+def test_unknown_public_name_is_an_attribute_error() -> None:
+    import aios
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        aios.nope  # noqa: B018
+    assert {"patch", "agent", "boot"} <= set(dir(aios))
+    # Subpackages an eager import used to load stay reachable as attributes.
+    assert callable(aios.runtime.current)

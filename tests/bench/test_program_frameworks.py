@@ -1,6 +1,6 @@
-"""``aios bench`` on real framework programs, 8 copies at once against a rate-limited sim.
+"""``aios bench`` on real framework programs, 4 copies at once against a rate-limited sim.
 
-Each test takes a minute or more (8 framework processes per mode), hence the longer timeouts.
+Each test takes a minute or so (4 framework processes per mode), hence the longer timeouts.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import pytest
 
 from .conftest import PROGRAMS, assert_agrees_with_sim, run_bench
 
-# One request a second after a burst of 6 (the sim's minute lasts 6 s): 8 copies exceed it.
-LIMITS = ["--copies", "8", "--rpm", "6", "--time-scale", "10"]
+# One request every 2 s after a burst of 3 (the sim's minute lasts 6 s): 4 copies exceed it.
+COPIES = 4
+LIMITS = ["--copies", str(COPIES), "--rpm", "3", "--time-scale", "10"]
 
 
 def _check(result: dict, llm_calls_per_copy: int) -> None:
@@ -21,8 +22,8 @@ def _check(result: dict, llm_calls_per_copy: int) -> None:
     assert set(by_mode) == {"without", "with"}
     with_aios = by_mode["with"]
     # The kernel knows the sim's limits: every copy gets through, whatever the copies without it did.
-    assert with_aios["succeeded"] == 8, with_aios["batches"][0]["copies"]
-    assert with_aios["llm_calls"] >= 8 * llm_calls_per_copy
+    assert with_aios["succeeded"] == COPIES, with_aios["batches"][0]["copies"]
+    assert with_aios["llm_calls"] >= COPIES * llm_calls_per_copy
     # The tokens aios accounted are the tokens the sim served.
     assert with_aios["input_tokens"] == with_aios["sim"]["input_tokens"]
     assert with_aios["output_tokens"] == with_aios["sim"]["output_tokens"]

@@ -67,7 +67,7 @@ def _framework(name: str) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(360)  # crewai takes about 2 min on a loaded 2-core machine
+@pytest.mark.timeout(300)  # crewai takes about a minute on a loaded 2-core machine
 @pytest.mark.parametrize("framework", ["langchain", "autogen", "openai-agents", "crewai"])
 def test_framework_agents_in_four_processes_share_one_kernel(
     framework: str, tmp_path: Path, paced_sim: SimServer, redis_url: str
@@ -83,8 +83,6 @@ def test_framework_agents_in_four_processes_share_one_kernel(
     # One concurrency limit for all four processes (four per-process limits would allow 8).
     assert split_stats["max_in_flight"] <= 2, split_stats
 
-    single, single_stats = _run(framework, paced_sim, config, redis_url, 1, total, "single")
-    assert single["errors"] == [] and single["completed"] == total, single
-    # One shared rate limit: about as many 429s as one process with every agent (a few of slack for
-    # timing on a loaded machine); four per-process limits let four bursts through (12 429s measured).
-    assert split_stats["rate_limited"] <= single_stats["rate_limited"] + 4, (split_stats, single_stats)
+    # The limits are stated, so one shared rate limit lets no request reach the provider too soon:
+    # not a single 429 (four per-process limits let four bursts through: 12 429s measured).
+    assert split_stats["rate_limited"] == 0, split_stats

@@ -37,7 +37,6 @@ from aios.kernel.failures import Failure, classify_generic
 from aios.kernel.lease import Admit, AsyncHeldStream, HeldStream, UsageFold
 from aios.kernel.syscall import Syscall
 from aios.kernel.tokens import estimate_tokens
-from aios.telemetry.content import akeeping_result, handing, keeping_result
 
 if TYPE_CHECKING:
     from aios.kernel.kernel import Kernel
@@ -254,6 +253,9 @@ class Adapter(ABC):
             return fn()
         with tool_call(call_id):
             if self.capturing():  # traces get the arguments and the result
+                # Imported here: a program that captures nothing never loads aios.telemetry.
+                from aios.telemetry.content import handing, keeping_result
+
                 content: dict[str, Any] = {"arguments": arguments}
                 with handing(content):
                     return self.kernel.run_tool(
@@ -281,6 +283,8 @@ class Adapter(ABC):
             return await fn()
         with tool_call(call_id):
             if self.capturing():  # traces get the arguments and the result
+                from aios.telemetry.content import akeeping_result, handing
+
                 content: dict[str, Any] = {"arguments": arguments}
                 with handing(content):
                     return await self.kernel.arun_tool(

@@ -96,6 +96,9 @@ class AdmissionCore(Protocol):
     spec: CoreSpec
     #: Whether this process holds a place in a shared waiting order here (see ``withdraw``).
     waiting: bool
+    #: Whether the last refusal of ``try_admit`` holds for a call of any size (slots, cool-down,
+    #: request bucket, another process's turn): the scan tries no other call here in that pass.
+    closed_to_all: bool
 
     @property
     def probing(self) -> bool:
@@ -145,6 +148,8 @@ class Core:
     contended: bool = False
     #: Never registered in a shared waiting order (see ``SharedCore``).
     waiting: bool = False
+    #: ``open_until`` already tells when no call fits, before any is tried.
+    closed_to_all: bool = False
 
     def __post_init__(self) -> None:
         s = self.spec

@@ -383,6 +383,11 @@ class Scheduler:
                         return None, wake_at, [(sc, over)]
                     break
                 wake_at = min(wake_at, t)
+                if core.closed_to_all:  # no other call fits here either before ``t``
+                    if closed is None:
+                        closed = {}
+                    closed[name] = t
+                    continue
                 if blocked is None:
                     if token_blocked is None:
                         token_blocked = {}

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import redis
 
 from aios.config import KernelConfig
 from aios.errors import ConfigError, SharedStateUnavailable
@@ -271,3 +272,46 @@ def _server_pid(url: str) -> int:
     import redis
 
     return int(redis.Redis.from_url(url).info("server")["process_id"])
+
+
+class _Wakes:
+    """A waiter that counts its wake-ups."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def wake(self, error: BaseException | None) -> None:
+        assert error is None
+        self.count += 1
+
+
+def _script_runs(url: str) -> int:
+    stats = redis.Redis.from_url(url).info("commandstats")
+    return sum(int(v["calls"]) for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
+
+
+def test_a_full_core_costs_a_scan_one_round_trip_not_one_per_waiting_call(
+    shared: dict[str, Any], kernels: Any, redis_url: str
+) -> None:
+    """With the only slot held in another kernel, each submit asks the server once: the refusal
+    says no call of any size fits, so the kernel's other waiting calls are not tried in turn."""
+    a, b = kernels(**shared, **ONE_SLOT), kernels(**shared, **ONE_SLOT)
+    held = a.acquire(llm(a))
+    wakes = _Wakes()
+    # Each call smaller than the ones before it: none is skipped as "at least as big as one refused".
+    waiting = [llm(b, f"w{i}", input_tokens=1000 - i, max_tokens=10) for i in range(60)]
+    before = _script_runs(redis_url)
+    for sc in waiting:
+        assert b.scheduler.submit(sc, lambda: wakes) is not None
+    runs = _script_runs(redis_url) - before
+    # One admission attempt per submit (trying every waiting call would take 60 * 61 / 2 = 1,830).
+    assert runs <= 2 * len(waiting), runs
+    assert all(sc.status is Status.QUEUED for sc in waiting)
+    # The queue still moves: the release in the other kernel wakes this one, which admits the first.
+    held.succeed()
+    wait_until(lambda: wakes.count == 1)
+    assert waiting[0].status is Status.RUNNING
+    for sc in waiting:
+        wait_until(lambda sc=sc: sc.status is Status.RUNNING)
+        assert b.scheduler.finish(sc, Status.DONE)
+    assert wakes.count == len(waiting)

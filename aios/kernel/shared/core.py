@@ -50,6 +50,8 @@ class SharedCore:
         self._mine = 0
         #: Whether this process has a call registered in the shared waiting order.
         self.waiting = False
+        #: Whether the last refusal holds for a call of any size (see ``AdmissionCore``).
+        self.closed_to_all = False
         self._cooldown_until = 0.0
         self._attempts = 0
         self._first_of_scan = True
@@ -88,6 +90,7 @@ class SharedCore:
         self._first_of_scan = True
 
     def try_admit(self, sc: Syscall, now: float, rank: float = 0.0, sending: bool = False) -> float:
+        self.closed_to_all = False
         if self.state.degraded:
             return self.local.try_admit(sc, now, rank, sending)
         self._attempts += 1
@@ -106,6 +109,9 @@ class SharedCore:
             sc.pending_charges = _parse(result[1]) or None  # in flight until the answer
             return 0.0
         self.waiting = True
+        # Slots, cool-down or request bucket (3), or another process's turn (2, and this
+        # process's later calls rank no better): none of its other calls need a round trip.
+        self.closed_to_all = code != 1
         if code == 2:
             return now + _ORDER_RECHECK_S
         return self._time(result[1], now)

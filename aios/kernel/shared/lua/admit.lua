@@ -5,6 +5,7 @@
 -- An admitted call's charges are in flight ("P", counted in `pend`) until the provider answers it
 -- (learn.lua) or it is released (release.lua): only then do they enter the buckets.
 -- Returns {0, record} when admitted, {1, wait} when not (wait: time it may fit, -1: an event),
+-- {3, wait} when no call of any size fits before then (cool-down, slots, the request bucket),
 -- {2, 0} when a better-ranked call of another process fits first.
 local now, lease, pid = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 local rank, ttl, cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -34,10 +35,12 @@ for n, b in ipairs(BUCKETS) do
   end
 end
 
--- 0 if a call needing `need` (r t i o) for `who` fits now, else when it may (-1: an event).
+-- 0 if a call needing `need` (r t i o) for `who` fits now, else when it may (-1: an event);
+-- then, when no call of any size fits now either, the time one may (else 0): a process need
+-- not try its other waiting calls before then.
 local function fits(need, who)
   local cool = f('cool', 0)
-  if cool > now then return cool end
+  if cool > now then return cool, cool end
   local limit = cap
   if S['probing'] == '1' and (limit < 0 or limit > 1) then limit = 1 end
   local in_use = redis.call('ZCARD', KEYS[2])
@@ -46,8 +49,8 @@ local function fits(need, who)
       -- A release wakes waiters; a holder that died only stops renewing its lease, so look
       -- again when the first lease would expire.
       local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-      if first[2] then return tonumber(first[2]) end
-      return INF
+      if first[2] then return tonumber(first[2]), tonumber(first[2]) end
+      return INF, INF
     end
     local held, first_end = 0, nil
     local raw = redis.call('HGETALL', KEYS[7])
@@ -60,24 +63,29 @@ local function fits(need, who)
         if first_end == nil or until_t < first_end then first_end = until_t end
       end
     end
-    if held > 0 and in_use + held >= limit then return first_end end
+    -- Slots kept for other agents: a call of an agent they are kept for may still fit.
+    if held > 0 and in_use + held >= limit then return first_end, 0 end
   end
-  local latest = 0
+  local latest, all = 0, 0
   for n, b in ipairs(BUCKETS) do
     local bcap = refill(b, now, window)
     if bcap then
       local rate = bcap / window
       local want = math.min(bcap, need[n] + rate * margin) + f(b .. ':pend', 0)
-      if want > bcap then return INF end
+      -- Every call needs one request: a request bucket short of it is short for all of them.
+      if want > bcap then return INF, n == 1 and INF or 0 end
       local deficit = want - f(b .. ':lvl')
-      if deficit > 0 then latest = math.max(latest, now + deficit / rate) end
+      if deficit > 0 then
+        latest = math.max(latest, now + deficit / rate)
+        if n == 1 then all = now + deficit / rate end
+      end
     end
   end
-  return latest
+  return latest, all
 end
 
 local mine = {tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17])}
-local wait = fits(mine, agent)
+local wait, all = fits(mine, agent)
 if dry then
   save()
   return {wait == 0 and 0 or 1, tostring(wait)}
@@ -95,6 +103,7 @@ end
 redis.call('ZADD', KEYS[6], now + ttl, pid)
 if wait ~= 0 then
   save()
+  if all ~= 0 then return {3, tostring(all)} end
   return {1, tostring(wait)}
 end
 

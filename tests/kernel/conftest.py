@@ -73,3 +73,14 @@ def make_kernel(backend: dict[str, Any]) -> Iterator[MakeKernel]:
     yield make
     for k in made:
         k.shutdown()
+
+
+class Wakes:
+    """A waiter (for ``Scheduler.submit``) that counts its wake-ups; none may carry an error."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def wake(self, error: BaseException | None) -> None:
+        assert error is None
+        self.count += 1

@@ -17,6 +17,7 @@ from aios.kernel.policies.fifo import FifoPolicy
 from aios.kernel.scheduler import Scheduler
 from aios.kernel.syscall import Kind, Status, Syscall
 from aios.kernel.waiters import Waiter
+from tests.kernel.conftest import Wakes
 
 
 class CountingFifo(FifoPolicy):
@@ -30,15 +31,6 @@ class CountingFifo(FifoPolicy):
         for sc in super().ordered():
             self.looked_at += 1
             yield sc
-
-
-class Wakes:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def wake(self, error: BaseException | None) -> None:
-        assert error is None
-        self.count += 1
 
 
 def _call(now: float, agent: str, kind: Kind, core: str) -> Syscall:

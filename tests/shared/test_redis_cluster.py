@@ -8,7 +8,6 @@ keep to one slot, and wake-ups must cross the cluster bus.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,13 +19,13 @@ import pytest
 import aios
 from aios.config import KernelConfig
 from aios.errors import ConfigError
-from aios.kernel.context import AgentIdentity
 from aios.kernel.failures import Usage
 from aios.kernel.kernel import Kernel
 from aios.kernel.shared.client import open_client
-from aios.kernel.syscall import Status, Syscall
+from aios.kernel.syscall import Status
 from aios.runner.redis_server import LocalCluster, free_port, start_cluster
 from aios.sim.process import SimServer
+from tests.kernel.shared_kernels import acquire_in_thread, llm, race_for_a_token_budget
 from tests.shared.conftest import run_aios
 
 
@@ -39,20 +38,6 @@ def cluster() -> Iterator[LocalCluster]:
 @pytest.fixture
 def prefix() -> str:
     return f"t-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def kernels() -> Iterator[Any]:
-    made: list[Kernel] = []
-
-    def make(**config: Any) -> Kernel:
-        k = Kernel(KernelConfig.model_validate(config))
-        made.append(k)
-        return k
-
-    yield make
-    for k in made:
-        k.shutdown()
 
 
 def core_elsewhere(url: str, prefix: str) -> str:
@@ -81,23 +66,6 @@ def one_slot(url: str, prefix: str, **extra: Any) -> dict[str, Any]:
         "routes": [{"match": "*", "core": name}],
         **extra,
     }
-
-
-def llm(k: Kernel, agent: str = "a", priority: int | None = None, **kw: Any) -> Syscall:
-    kw.setdefault("api", "openai.chat")
-    kw.setdefault("model", "m")
-    kw.setdefault("base_url", "http://127.0.0.1:9/v1")
-    return k.llm_syscall(agent=AgentIdentity(agent, priority=priority), **kw)
-
-
-def acquire_in_thread(k: Kernel, sc: Syscall, order: list[str], tag: str) -> threading.Thread:
-    def run() -> None:
-        k.acquire(sc).succeed()
-        order.append(tag)
-
-    t = threading.Thread(target=run)
-    t.start()
-    return t
 
 
 def test_two_kernels_share_one_concurrency_limit_through_a_cluster(
@@ -146,27 +114,7 @@ def test_a_token_budget_is_one_budget_across_kernels_on_a_cluster(
         "max_concurrency": 64,
     }
     ks = [kernels(**cfg), kernels(**cfg)]
-    gate = threading.Barrier(20)
-    outcomes: list[str] = []
-
-    def run(i: int) -> None:
-        k = ks[i % 2]
-        gate.wait()
-        try:
-            k.call(
-                llm(k, input_tokens=10, max_tokens=20),
-                lambda lease: (10, 20),
-                outcome=lambda r: (Usage(*r), None),
-            )
-            outcomes.append("done")
-        except Exception as exc:
-            outcomes.append(type(exc).__name__)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    outcomes = race_for_a_token_budget(ks, 20)
     assert outcomes.count("done") == 10 and outcomes.count("BudgetExceeded") == 10, outcomes
     assert ks[1].scheduler.ledger.line("agent:a:tokens") == (300.0, 0.0)
 

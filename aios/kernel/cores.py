@@ -112,10 +112,7 @@ class AdmissionCore(Protocol):
     def open_until(self, now: float) -> float: ...
     def held_from(self, sc: Syscall, now: float) -> float: ...
     def wait_for(self, sc: Syscall, now: float) -> float: ...
-    def try_admit(
-        self, sc: Syscall, now: float, rank: float = 0.0, sending: bool = False
-    ) -> float: ...
-    def start(self, sc: Syscall, now: float) -> None: ...
+    def try_admit(self, sc: Syscall, now: float, rank: float = 0.0) -> float: ...
     def release(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool) -> None: ...
     def pause(self, until: float) -> None: ...
     def hold(self, agent: str, until: float) -> None: ...
@@ -226,14 +223,11 @@ class Core:
                 latest = max(latest, now + t)
         return latest
 
-    def try_admit(
-        self, sc: Syscall, now: float, rank: float = 0.0, sending: bool = False
-    ) -> float:
+    def try_admit(self, sc: Syscall, now: float, rank: float = 0.0) -> float:
         """Reserve a slot for ``sc`` if it may be admitted now (returns 0), else return the
         earliest time it might be (``inf``: when something ends). Check and reservation are one
         step, as a shared state must make them. ``rank`` orders this call among the calls of
-        other processes sharing the core (unused here: the policy already ordered this process's).
-        ``sending`` (the caller sends the call at once) changes nothing here: see ``reserve``."""
+        other processes sharing the core (unused here: the policy already ordered this process's)."""
         wait = self.wait_for(sc, now)
         if not wait:
             self.reserve(sc, now)
@@ -259,9 +253,6 @@ class Core:
         for name, amount in charges.items():
             self.pending[name] = self.pending.get(name, 0.0) + amount
         sc.pending_charges = charges
-
-    def start(self, sc: Syscall, now: float) -> None:
-        """The admitted call is being sent: nothing changes (its charge is in flight already)."""
 
     def _arrived(self, sc: Syscall, now: float) -> None:
         """The provider has answered ``sc``: its charge moves from in flight into the buckets."""

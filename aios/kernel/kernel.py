@@ -255,7 +255,6 @@ class Kernel:
                 if isinstance(error, AdmissionError):
                     self._observe_final(sc)
                 raise error
-        self.scheduler.started(sc)
         self.access.admitted(sc)
         return Lease(self, sc)
 
@@ -282,7 +281,6 @@ class Kernel:
             except AdmissionError:
                 self._observe_final(sc)
                 raise
-        self.scheduler.started(sc)
         self.access.admitted(sc)
         return Lease(self, sc)
 

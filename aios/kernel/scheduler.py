@@ -136,10 +136,6 @@ class Scheduler:
             raise refusal
         return waiter
 
-    def started(self, sc: Syscall) -> None:
-        """The caller of an admitted ``sc`` is sending it now. Nothing to do: its rate charge is
-        in flight from admission until the provider answers (``Core.reserve``)."""
-
     def retry_later(self, sc: Syscall, *, delay: float, pause_core_until: float | None) -> None:
         """Before a retry: pause the core the call failed on (429/529), and set the backoff."""
         with self._lock:
@@ -361,7 +357,7 @@ class Scheduler:
                     break  # waits for calls in flight to settle; a finish dispatches again
                 t = math.inf
                 try:
-                    t = core.try_admit(sc, now, policy.rank(sc), sc is self._submitting)
+                    t = core.try_admit(sc, now, policy.rank(sc))
                     shortfall = None
                     if not t and sc.charges:
                         shortfall = self.ledger.reserve(sc.charges, str(sc.id))

@@ -134,7 +134,6 @@ def test_core_charges_rate_buckets_when_the_provider_answers_not_when_admitted()
     for call in calls:
         assert core.wait_for(call, clock.now()) == 0
         core.reserve(call, clock.now())
-        core.start(call, clock.now())  # sent: still in flight
     assert core.wait_for(sc(), clock.now()) == math.inf  # five in flight fill the burst
     clock.advance(1.0)  # the callers' loop was busy: none has reached the provider yet
     assert core.wait_for(sc(), clock.now()) == math.inf
@@ -177,7 +176,6 @@ def test_core_release_refunds_or_settles() -> None:
     }
     ran = sc(est_in=100, est_out=200)
     core.reserve(ran, 0.0)
-    core.start(ran, 0.0)
     ran.input_tokens, ran.output_tokens = 120, 30  # real usage: more input, less output
     core.release(ran, 0.0, ran=True, usage_known=True)
     assert {n: b.available(0.0) for n, b in core.buckets.items()} == {
@@ -188,14 +186,12 @@ def test_core_release_refunds_or_settles() -> None:
     }
     unknown = sc(est_in=100, est_out=200)
     core.reserve(unknown, 0.0)
-    core.start(unknown, 0.0)
     core.release(unknown, 0.0, ran=True, usage_known=False)  # the estimate stands
     assert core.buckets["tokens"].available(0.0) == 550
     assert core.in_use == 0
     openai = Core(CoreSpec("o", api="openai", tpm=1000))
     used = sc(est_in=100, est_out=200)
     openai.reserve(used, 0.0)
-    openai.start(used, 0.0)
     used.input_tokens, used.output_tokens = 120, 30
     openai.release(used, 0.0, ran=True, usage_known=True)
     assert openai.buckets["tokens"].available(0.0) == 1000 - 300  # used less: the charge stands
@@ -295,7 +291,6 @@ def test_slow_start_ends_when_a_call_ran_without_rate_headers() -> None:
     core = Core(CoreSpec("c", api="openai", max_concurrency=8))
     first, second, third = sc(), sc(), sc()
     assert core.try_admit(first, 0.0) == 0
-    core.start(first, 0.0)
     core.release(first, 0.5, ran=True, usage_known=False)  # a provider that sends no limits
     assert core.try_admit(second, 0.5) == 0
     assert core.try_admit(third, 0.5) == 0

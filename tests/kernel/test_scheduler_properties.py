@@ -164,7 +164,6 @@ class SchedulerMachine(RuleBasedStateMachine):
         until now, enters the buckets."""
         in_flight = [sc for sc in self._with(Status.RUNNING) if sc.pending_charges is not None]
         sc = data.draw(st.sampled_from(in_flight))
-        self.s.started(sc)
         assert sc.core_name is not None
         self.s.learn(sc.core_name, {}, sc)
         assert sc.pending_charges is None

@@ -115,14 +115,9 @@ class SharedMachine(RuleBasedStateMachine):
         data=st.data(),
         status=st.sampled_from([Status.DONE, Status.FAILED, Status.CANCELLED]),
         usage=st.one_of(st.none(), st.tuples(st.integers(0, 400), st.integers(0, 400))),
-        send=st.booleans(),
     )
-    def finish_running(
-        self, data: st.DataObject, status: Status, usage: tuple[int, int] | None, send: bool
-    ) -> None:
+    def finish_running(self, data: st.DataObject, status: Status, usage: tuple[int, int] | None) -> None:
         which, sc = data.draw(st.sampled_from(self._with(Status.RUNNING)))
-        if send:
-            self.scheds[which].started(sc)
         if usage is not None:
             sc.input_tokens, sc.output_tokens = usage
         assert self.scheds[which].finish(
@@ -138,12 +133,10 @@ class SharedMachine(RuleBasedStateMachine):
         self._settle()
 
     @precondition(lambda self: any(sc.status is Status.RUNNING for _, sc in self.syscalls))
-    @rule(data=st.data(), pause=st.booleans(), send=st.booleans())
-    def retry(self, data: st.DataObject, pause: bool, send: bool) -> None:
+    @rule(data=st.data(), pause=st.booleans())
+    def retry(self, data: st.DataObject, pause: bool) -> None:
         which, sc = data.draw(st.sampled_from(self._with(Status.RUNNING)))
         s = self.scheds[which]
-        if send:
-            s.started(sc)
         s.retry_later(sc, delay=0.5, pause_core_until=self.clock.now() + 0.5 if pause else None)
         s.submit(sc, self._waiter)
         self._settle()

@@ -89,17 +89,17 @@ class SharedCore:
     def begin_scan(self) -> None:
         self._first_of_scan = True
 
-    def try_admit(self, sc: Syscall, now: float, rank: float = 0.0, sending: bool = False) -> float:
+    def try_admit(self, sc: Syscall, now: float, rank: float = 0.0) -> float:
         self.closed_to_all = False
         if self.state.degraded:
-            return self.local.try_admit(sc, now, rank, sending)
+            return self.local.try_admit(sc, now, rank)
         self._attempts += 1
         lease = f"{self.state.process}:{sc.id}:{self._attempts}"
         result = self._admit(sc, now, rank=rank, lease=lease, dry=False)
         self._first_of_scan = False
         if result is None:  # the server was lost just now: decide locally
             self.waiting = False
-            return self.local.try_admit(sc, now, rank, sending)
+            return self.local.try_admit(sc, now, rank)
         code = int(result[0])
         if code == 0:
             self.waiting = False
@@ -154,9 +154,6 @@ class SharedCore:
         )
 
     # -- a call's life -----------------------------------------------------------------------------
-    def start(self, sc: Syscall, now: float) -> None:
-        """Nothing to do: the call's charges are in flight from admission until its answer."""
-
     def release(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool) -> None:
         lease, sc.lease_id = sc.lease_id, None
         if lease is None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Awaitable, Callable
 from statistics import NormalDist
 from typing import Any
 
@@ -58,7 +59,7 @@ def top_share(values: list[float], fraction: float = 0.1) -> float:
     return sum(ordered[:k]) / total if total else 0.0
 
 
-async def heavy_tail_agent(i: int, max_retries: int | None) -> str:
+def heavy_tail_agent(i: int, max_retries: int | None) -> Callable[[], Awaitable[str]]:
     """The raw openai SDK: one call per planned step, each asking for that step's answer length.
 
     Each step sends only its own prompt (no growing history), so the cost of a step is its
@@ -68,19 +69,23 @@ async def heavy_tail_agent(i: int, max_retries: int | None) -> str:
 
     kwargs: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
     client = AsyncOpenAI(**kwargs)
-    text = ""
-    try:
-        for step, tokens in enumerate(plan(i)):
-            prompt = f"agent {i} step {step}: " + " w" * (tokens + 4)
-            reply = await client.chat.completions.create(
-                model="gpt-4o-mini",
-                messages=[{"role": "user", "content": prompt}],
-                max_tokens=tokens,
-            )
-            text = reply.choices[0].message.content or ""
-        return text
-    finally:
-        await client.close()
+
+    async def run() -> str:
+        text = ""
+        try:
+            for step, tokens in enumerate(plan(i)):
+                prompt = f"agent {i} step {step}: " + " w" * (tokens + 4)
+                reply = await client.chat.completions.create(
+                    model="gpt-4o-mini",
+                    messages=[{"role": "user", "content": prompt}],
+                    max_tokens=tokens,
+                )
+                text = reply.choices[0].message.content or ""
+            return text
+        finally:
+            await client.close()
+
+    return run
 
 
 def model_completions(

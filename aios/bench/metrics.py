@@ -32,6 +32,7 @@ def summarize(run: dict[str, Any], sim_stats: dict[str, Any]) -> dict[str, Any]:
         "failed": len(agents) - len(ok),
         "completion_pct": 100.0 * len(ok) / max(1, len(agents)),
         "makespan_s": makespan,
+        "build_s": run.get("build_s"),
         "mean_completion_s": mean(ok) if ok else None,
         "p50_completion_s": percentile(ok, 50) if ok else None,
         "p95_completion_s": percentile(ok, 95) if ok else None,
@@ -41,6 +42,7 @@ def summarize(run: dict[str, Any], sim_stats: dict[str, Any]) -> dict[str, Any]:
         "wasted_requests": rejected,
         "useful_requests": by_status.get("200", 0),
         "request_span_s": request_span(sim_stats),
+        **_span_edges(run, sim_stats),
         "output_tokens_per_s": sim_stats.get("output_tokens", 0) / makespan if makespan else 0.0,
         "kernel_cpu_ms_per_agent": 1000 * run["cpu_s"] / max(1, len(agents)),
         "rss_kb_per_agent": run["rss_growth_kb"] / max(1, len(agents)),
@@ -62,6 +64,19 @@ def request_span(sim_stats: dict[str, Any]) -> float | None:
     governs, without the program's own work before its first call and after its last answer."""
     first, last = sim_stats.get("first_admitted_at"), sim_stats.get("last_admitted_at")
     return None if first is None or last is None else float(last) - float(first)
+
+
+def _span_edges(run: dict[str, Any], sim_stats: dict[str, Any]) -> dict[str, float]:
+    """The program's own time around the request span: before its first admitted request and
+    after its last one. Both clocks are the host's monotonic clock, shared by every process."""
+    first, last = sim_stats.get("first_admitted_at"), sim_stats.get("last_admitted_at")
+    t0 = run.get("started_monotonic")
+    if first is None or last is None or t0 is None:
+        return {}
+    return {
+        "before_first_request_s": float(first) - t0,
+        "after_last_request_s": t0 + run["makespan_s"] - float(last),
+    }
 
 
 def ratio(a: float | None, b: float | None) -> float | None:

@@ -21,10 +21,31 @@ from aios.bench.workloads import IMPORTS, UNNAMED, WORKLOADS
 PROGRESS_PREFIX = "aios-bench-agent"
 
 
-async def _agents(spec: dict[str, Any], indices: list[int]) -> list[dict[str, Any]]:
+class _Clock:
+    """When the agents started (after they were built) and how long building them took."""
+
+    def __init__(self) -> None:
+        self.built_at = time.monotonic()
+        self.started = self.built_at
+        self.cpu_started = time.process_time()
+        self.running = False
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+        self.cpu_started = time.process_time()
+        self.running = True
+
+    @property
+    def build_s(self) -> float:
+        return self.started - self.built_at
+
+
+async def _agents(spec: dict[str, Any], indices: list[int], clock: _Clock) -> list[dict[str, Any]]:
     frameworks: list[str] = spec["frameworks"]
     retries = spec.get("max_retries")
-    start = time.monotonic()
+    built = {i: WORKLOADS[frameworks[i % len(frameworks)]](i, retries) for i in indices}
+    clock.start()
+    start = clock.started
 
     async def one(i: int) -> dict[str, Any]:
         framework = frameworks[i % len(frameworks)]
@@ -34,9 +55,9 @@ async def _agents(spec: dict[str, Any], indices: list[int]) -> list[dict[str, An
                 import aios
 
                 with aios.agent(f"agent-{i}"):
-                    await WORKLOADS[framework](i, retries)
+                    await built[i]()
             else:
-                await WORKLOADS[framework](i, retries)
+                await built[i]()
             ok, error = True, None
         except Exception as exc:  # an agent that fails is a result, not a crash
             ok, error = False, f"{type(exc).__name__}: {str(exc)[:200]}"
@@ -57,16 +78,18 @@ async def _agents(spec: dict[str, Any], indices: list[int]) -> list[dict[str, An
 class _QueueSampler:
     """The kernel's queue length and calls in flight every ``period`` seconds, for the plots."""
 
-    def __init__(self, kernel: Any, t0: float, period: float = 0.1) -> None:
+    def __init__(self, kernel: Any, clock: _Clock, period: float = 0.1) -> None:
         self.samples: list[list[float]] = []
         self._done = threading.Event()
         if kernel is not None:
-            threading.Thread(target=self._run, args=(kernel, t0, period), daemon=True).start()
+            threading.Thread(target=self._run, args=(kernel, clock, period), daemon=True).start()
 
-    def _run(self, kernel: Any, t0: float, period: float) -> None:
+    def _run(self, kernel: Any, clock: _Clock, period: float) -> None:
         while not self._done.wait(period):
+            if not clock.running:  # agents still being built: nothing to schedule yet
+                continue
             snap = kernel.scheduler.snapshot()
-            self.samples.append([round(time.monotonic() - t0, 3), snap["queued"], snap["running"]])
+            self.samples.append([round(time.monotonic() - clock.started, 3), snap["queued"], snap["running"]])
 
     def stop(self) -> None:
         self._done.set()
@@ -85,20 +108,20 @@ def main() -> None:
         aios.patch(*spec.get("patch", []))
     if spec.get("warmup"):
         # One untimed run first: the SDK's lazy imports and first connection are not per-call cost.
-        asyncio.run(_agents({**spec, "quiet": True}, [-1]))
+        asyncio.run(_agents({**spec, "quiet": True}, [-1], _Clock()))
     rss0 = rss_kb()
-    cpu0 = time.process_time()
-    t0 = time.monotonic()
-    queue = _QueueSampler(kernel, t0)
-    results = asyncio.run(_agents(spec, spec["indices"]))
-    elapsed = time.monotonic() - t0
+    clock = _Clock()
+    queue = _QueueSampler(kernel, clock)
+    results = asyncio.run(_agents(spec, spec["indices"], clock))
+    elapsed = time.monotonic() - clock.started
     queue.stop()
-    cpu = time.process_time() - cpu0
+    cpu = time.process_time() - clock.cpu_started
     out: dict[str, Any] = {
         "mode": spec["mode"],
-        "started_monotonic": t0,
+        "started_monotonic": clock.started,
         "agents": results,
         "makespan_s": elapsed,
+        "build_s": clock.build_s,
         "cpu_s": cpu,
         "rss_growth_kb": max(0, rss_kb() - rss0),
         "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

@@ -3,6 +3,12 @@
 Every agent is multi-step with tool calls. They read the provider's address from the usual
 environment variables (OPENAI_BASE_URL, OPENAI_API_KEY), exactly as unmodified programs do.
 ``max_retries`` is the SDK setting a user would touch: ``None`` keeps the framework's default.
+
+A workload is built first (clients, tools, the framework's agent object) and then run: a
+program sets its agents up once and then lets them work, and the benchmarks start their clock
+between the two, as they do after the imports. Building takes tens of milliseconds per agent
+(an SDK client makes its TLS context), which 32 agents on one event loop would otherwise put
+in front of their first request.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolUnionParam
 
 MODEL = "gpt-4o-mini"
-Workload = Callable[[int, int | None], Awaitable[str]]
+#: An agent, built and ready: awaiting it runs the agent to its answer.
+Run = Callable[[], Awaitable[str]]
+#: Builds agent ``i`` with the SDK's ``max_retries`` (``None``: the framework's default).
+Workload = Callable[[int, int | None], Run]
 
 
 def _task(i: int) -> str:
@@ -29,7 +38,7 @@ class _HasContent(Protocol):
     content: object
 
 
-async def openai_agent(i: int, max_retries: int | None) -> str:
+def openai_agent(i: int, max_retries: int | None) -> Run:
     """The raw openai SDK: a chat-completions tool loop."""
     from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletionMessageFunctionToolCall
@@ -51,76 +60,88 @@ async def openai_agent(i: int, max_retries: int | None) -> str:
         }
         for name in ("get_facts", "get_weather")
     ]
-    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": _task(i)}]
-    try:
-        for _ in range(6):
-            reply = await client.chat.completions.create(
-                model=MODEL,
-                messages=messages,
-                tools=tools,
-                max_tokens=64,
-            )
-            message = reply.choices[0].message
-            if not message.tool_calls:
-                return message.content or ""
-            # The reply's own dump is a valid assistant message param (the SDK types it as a dict).
-            messages.append(cast("ChatCompletionMessageParam", message.model_dump(exclude_none=True)))
-            for call in message.tool_calls:
-                if not isinstance(call, ChatCompletionMessageFunctionToolCall):
-                    raise TypeError(f"unexpected {call.type!r} tool call: only function tools are offered")
-                args = json.loads(call.function.arguments or "{}")
-                messages.append({"role": "tool", "tool_call_id": call.id, "content": f"{args} is fine."})
-        return ""
-    finally:
-        await client.close()
+
+    async def run() -> str:
+        messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": _task(i)}]
+        try:
+            for _ in range(6):
+                reply = await client.chat.completions.create(
+                    model=MODEL,
+                    messages=messages,
+                    tools=tools,
+                    max_tokens=64,
+                )
+                message = reply.choices[0].message
+                if not message.tool_calls:
+                    return message.content or ""
+                # The reply's own dump is a valid assistant message param (the SDK types it as a dict).
+                messages.append(cast("ChatCompletionMessageParam", message.model_dump(exclude_none=True)))
+                for call in message.tool_calls:
+                    if not isinstance(call, ChatCompletionMessageFunctionToolCall):
+                        raise TypeError(f"unexpected {call.type!r} tool call: only function tools offered")
+                    args = json.loads(call.function.arguments or "{}")
+                    messages.append({"role": "tool", "tool_call_id": call.id, "content": f"{args} is fine."})
+            return ""
+        finally:
+            await client.close()
+
+    return run
 
 
-async def openai_session_agent(i: int, max_retries: int | None, turns: int = 6) -> str:
+def openai_session_agent(i: int, max_retries: int | None, turns: int = 6) -> Run:
     """The raw openai SDK: a longer multi-step session (plan, then one step per turn)."""
     from openai import AsyncOpenAI
 
     kwargs: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
     client = AsyncOpenAI(**kwargs)
-    messages: list[dict[str, Any]] = [{"role": "user", "content": f"Agent {i}: plan {turns} steps."}]
-    try:
-        for step in range(turns):
-            reply = await client.chat.completions.create(
-                model=MODEL,
-                messages=messages,  # type: ignore[arg-type]
-                max_tokens=32,
-            )
-            messages.append({"role": "assistant", "content": reply.choices[0].message.content or ""})
-            messages.append({"role": "user", "content": f"Now do step {step + 1}."})
-        return str(messages[-2]["content"])
-    finally:
-        await client.close()
+
+    async def run() -> str:
+        messages: list[dict[str, Any]] = [{"role": "user", "content": f"Agent {i}: plan {turns} steps."}]
+        try:
+            for step in range(turns):
+                reply = await client.chat.completions.create(
+                    model=MODEL,
+                    messages=messages,  # type: ignore[arg-type]
+                    max_tokens=32,
+                )
+                messages.append({"role": "assistant", "content": reply.choices[0].message.content or ""})
+                messages.append({"role": "user", "content": f"Now do step {step + 1}."})
+            return str(messages[-2]["content"])
+        finally:
+            await client.close()
+
+    return run
 
 
 #: Calls per ``openai-calls`` agent: enough for a stable per-call mean.
 CALLS_PER_AGENT = 200
 
 
-async def openai_calls_agent(i: int, max_retries: int | None) -> str:
+def openai_calls_agent(i: int, max_retries: int | None) -> Run:
     """The raw openai SDK: many small sequential calls on one client (per-call overhead)."""
     from openai import AsyncOpenAI
 
     kwargs: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
     client = AsyncOpenAI(**kwargs)
-    text = ""
-    try:
-        for n in range(CALLS_PER_AGENT):
-            reply = await client.chat.completions.create(
-                model=MODEL,
-                messages=[{"role": "user", "content": f"ping {i} {n}"}],
-                max_tokens=4,
-            )
-            text = reply.choices[0].message.content or ""
-        return text
-    finally:
-        await client.close()
+
+    async def run() -> str:
+        text = ""
+        try:
+            for n in range(CALLS_PER_AGENT):
+                reply = await client.chat.completions.create(
+                    model=MODEL,
+                    messages=[{"role": "user", "content": f"ping {i} {n}"}],
+                    max_tokens=4,
+                )
+                text = reply.choices[0].message.content or ""
+            return text
+        finally:
+            await client.close()
+
+    return run
 
 
-async def langchain_agent(i: int, max_retries: int | None) -> str:
+def langchain_agent(i: int, max_retries: int | None) -> Run:
     """langchain ``create_agent`` with two tools."""
     from langchain.agents import create_agent
     from langchain_core.tools import tool
@@ -139,11 +160,15 @@ async def langchain_agent(i: int, max_retries: int | None) -> str:
     kwargs: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
     model = ChatOpenAI(model=MODEL, max_tokens=64, **kwargs)
     agent = create_agent(model, tools=[get_facts, get_weather], name=f"lc-{i}")
-    result = await agent.ainvoke({"messages": [{"role": "user", "content": _task(i)}]})
-    return str(result["messages"][-1].content)
+
+    async def run() -> str:
+        result = await agent.ainvoke({"messages": [{"role": "user", "content": _task(i)}]})
+        return str(result["messages"][-1].content)
+
+    return run
 
 
-async def openai_agents_agent(i: int, max_retries: int | None) -> str:
+def openai_agents_agent(i: int, max_retries: int | None) -> Run:
     """openai-agents: an Agent with two function tools, run with ``Runner.run``."""
     from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool
     from openai import AsyncOpenAI
@@ -166,11 +191,15 @@ async def openai_agents_agent(i: int, max_retries: int | None) -> str:
         tools=[get_facts, get_weather],
         model=OpenAIChatCompletionsModel(model=MODEL, openai_client=client),
     )
-    result = await Runner.run(agent, _task(i))
-    return str(result.final_output)
+
+    async def run() -> str:
+        result = await Runner.run(agent, _task(i))
+        return str(result.final_output)
+
+    return run
 
 
-async def autogen_agent(i: int, max_retries: int | None) -> str:
+def autogen_agent(i: int, max_retries: int | None) -> Run:
     """autogen-agentchat: an AssistantAgent with two tools."""
     from autogen_agentchat.agents import AssistantAgent
     from autogen_ext.models.openai import OpenAIChatCompletionClient
@@ -188,11 +217,15 @@ async def autogen_agent(i: int, max_retries: int | None) -> str:
     agent = AssistantAgent(
         f"ag_{i}", model_client=client, tools=[get_facts, get_weather], reflect_on_tool_use=True
     )
-    try:
-        result = await agent.run(task=_task(i))
-        return str(cast(_HasContent, result.messages[-1]).content)
-    finally:
-        await client.close()
+
+    async def run() -> str:
+        try:
+            result = await agent.run(task=_task(i))
+            return str(cast(_HasContent, result.messages[-1]).content)
+        finally:
+            await client.close()
+
+    return run
 
 
 #: One typical agent per framework (the others are scenario-specific shapes of the raw SDK).

@@ -89,6 +89,8 @@ class Kernel:
         )
         for spec in self.router.specs.values():
             self.scheduler.add_core(spec)
+        if self.shared is not None:
+            self.policy.shared_floor = self._shared_floor
         self.observers: list[Any] = []
         self._observer_errors: set[tuple[int, str]] = set()
         self._rng = random.Random()
@@ -100,6 +102,16 @@ class Kernel:
         self._stopped = False
         if self.shared is not None:
             self.shared.subscribe(self.scheduler.poke)
+
+    def _shared_floor(self) -> float | None:
+        from aios.kernel.shared import SharedCore
+
+        ranks = [
+            c.served_rank
+            for c in self.scheduler.cores.values()
+            if isinstance(c, SharedCore) and c.served_rank is not None
+        ]
+        return max(ranks, default=None)
 
     # -- the kernel's own loop: timers ------------------------------------------------------------
     def _run_loop(self) -> None:

@@ -20,6 +20,7 @@ import redis
 from aios.config import KernelConfig
 from aios.errors import ConfigError, SharedStateUnavailable
 from aios.kernel.access.redact import redact_url
+from aios.kernel.failures import Usage
 from aios.kernel.kernel import Kernel
 from aios.kernel.syscall import Status
 from aios.runner.redis_server import LocalServer
@@ -265,3 +266,65 @@ def test_ranks_alike_to_fourteen_digits_still_have_one_first(
     assert a.scheduler.finish(first, Status.DONE)
     wait_until(lambda: second.status is Status.RUNNING, timeout=5)
     assert b.scheduler.finish(second, Status.DONE)
+
+
+def _served_calls(k: Kernel, agent: str, n: int) -> None:
+    """``n`` calls of ``agent`` one after another, each 100 tokens in and 100 out."""
+
+    def work(lease: Any) -> tuple[int, int]:
+        time.sleep(0.02)  # long enough for calls of the other kernel to be waiting meanwhile
+        return (100, 100)
+
+    for _ in range(n):
+        k.call(llm(k, agent, input_tokens=100, max_tokens=100), work, outcome=lambda r: (Usage(*r), None))
+
+
+@pytest.mark.parametrize("policy", ["fair", "round-robin"])
+def test_an_agent_new_to_its_process_starts_where_the_shared_order_stands(
+    shared: dict[str, Any], kernels: Any, policy: str
+) -> None:
+    """fair's counters and round-robin's turns are virtual times: an agent of a kernel that had
+    served nothing must not rank ahead of the other kernel's agents until it has caught up."""
+    cfg = {**shared, **ONE_SLOT, "policy": policy}
+    a = kernels(**cfg)
+    _served_calls(a, "old", 6)
+    b = kernels(**cfg)
+    order: list[str] = []
+
+    def keep_calling(k: Kernel, agent: str) -> None:
+        while len(order) < 12:
+            _served_calls(k, agent, 1)
+            order.append(agent)
+
+    # Two callers per agent: each agent always has a call waiting, so ranks alone decide.
+    pairs = [(a, "old"), (a, "old"), (b, "new"), (b, "new")]
+    threads = [threading.Thread(target=keep_calling, args=pair) for pair in pairs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    # Without the shared floor "new" starts from nothing and takes the first 6 turns alone.
+    assert order[:6].count("old") >= 2, order
+
+
+@pytest.mark.parametrize("policy", ["fair", "round-robin"])
+def test_an_idle_kernel_reads_where_the_shared_order_stands_before_its_next_agent(
+    shared: dict[str, Any], kernels: Any, policy: str
+) -> None:
+    """A kernel that took part, then sat idle while another served, ranks its next new agent
+    from the order as its heartbeat last read it, not from what it saw before."""
+    cfg = {**shared, **ONE_SLOT, "policy": policy, "lease_ttl_s": 1.5}
+    a, b = kernels(**cfg), kernels(**cfg)
+    _served_calls(b, "early", 1)
+    _served_calls(a, "old", 5)
+    served = a.policy.rank(llm(a, "old"))  # the rank the next call is admitted with
+    _served_calls(a, "old", 1)
+    time.sleep(1.2)  # a few heartbeats (every lease_ttl_s / 3) while b is idle
+    lease = a.acquire(llm(a, "old"))
+    new = llm(b, "new")
+    t = acquire_in_thread(b, new, [], "new")
+    wait_until(lambda: new.status is Status.QUEUED)
+    rank = b.policy.rank(new)
+    lease.succeed()
+    t.join(5)
+    assert rank >= served

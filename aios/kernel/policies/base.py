@@ -38,6 +38,15 @@ class Policy(ABC):
 
     def __init__(self, options: PolicyOptions | None = None) -> None:
         self.options = options or PolicyOptions()
+        #: With a shared state: the rank of the call admitted last on a shared core by any
+        #: process (None before the first). A policy whose ranks are a virtual time (``fair``'s
+        #: counters, ``round-robin``'s turns) starts an agent that is new here from it, as it
+        #: starts one from its own agents' progress; otherwise an agent of a process that had
+        #: served nothing would rank ahead of every agent of the others until it caught up.
+        self.shared_floor: Callable[[], float | None] | None = None
+
+    def _shared_floor(self) -> float | None:
+        return None if self.shared_floor is None else self.shared_floor()
 
     @abstractmethod
     def push(self, sc: Syscall) -> None:

@@ -32,6 +32,11 @@ class FairPolicy(AgentQueues):
     def on_active(self, key: str) -> None:
         backlogged = [self.counters[k] for k in self.queues]
         floor = min(backlogged) if backlogged else self._last_served
+        shared = self._shared_floor()
+        if shared is not None:
+            # Across processes the least backlogged counter is at most the one admitted last
+            # anywhere; with none backlogged here, that one is the freshest "last served".
+            floor = min(floor, shared) if backlogged else shared
         self.counters[key] = max(self.counters.get(key, 0.0), floor)
         self._arrival.setdefault(key, len(self._arrival))
 

@@ -23,6 +23,11 @@ class RoundRobinPolicy(AgentQueues):
 
     def on_active(self, key: str) -> None:
         self._ring.setdefault(key, None)
+        shared = self._shared_floor()
+        if shared is not None:
+            # An agent new here has had the turns the shared order stands at, not none.
+            turns = max(0, int(shared // _TURN_SPAN))
+            self._turns[key] = max(self._turns.get(key, 0), turns)
 
     def on_idle(self, key: str) -> None:
         self._ring.pop(key, None)

@@ -55,6 +55,11 @@ class SharedCore:
         self._cooldown_until = 0.0
         self._attempts = 0
         self._first_of_scan = True
+        #: Where the shared order stands (``order_floor`` in common.lua) as of this process's
+        #: last admission try or heartbeat; None before the first admission anywhere.
+        self.served_rank: float | None = None
+        self.set_floor(state.run(state.misc_script, self.keys, ["floor", state.process]))
+        state.watch_floor(self.keys, self.set_floor)
 
     @property
     def name(self) -> str:
@@ -86,6 +91,10 @@ class SharedCore:
             return self.local.wait_for(sc, now)
         return 0.0 if int(result[0]) == 0 else self._time(result[1], now)
 
+    def set_floor(self, reply: Any) -> None:
+        if reply:  # None: the server is lost; empty: nothing admitted here yet
+            self.served_rank = float(reply)
+
     def begin_scan(self) -> None:
         self._first_of_scan = True
 
@@ -101,6 +110,8 @@ class SharedCore:
             self.waiting = False
             return self.local.try_admit(sc, now, rank)
         code = int(result[0])
+        if len(result) > 2:
+            self.set_floor(result[2])
         if code == 0:
             self.waiting = False
             self._mine += 1

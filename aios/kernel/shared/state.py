@@ -130,6 +130,7 @@ class SharedState:
         self._lock = threading.Lock()
         #: Held leases by key group: core keys -> lease ids; budget holders.
         self._leases: dict[tuple[str, ...], set[str]] = {}
+        self._floors: dict[tuple[str, ...], Callable[[Any], None]] = {}
         self._holders: set[str] = set()
         self._poke: Callable[[], None] | None = None
         self._stop = threading.Event()
@@ -218,6 +219,12 @@ class SharedState:
             if held is not None:
                 held.discard(lease)
 
+    def watch_floor(self, keys: tuple[str, ...], on_floor: Callable[[Any], None]) -> None:
+        """Have the heartbeat read where the shared order of the core at ``keys`` stands, so a
+        process whose agents were idle does not rank them by a floor from long ago."""
+        with self._lock:
+            self._floors[keys] = on_floor
+
     def hold_budget(self, holder: str) -> None:
         with self._lock:
             self._holders.add(holder)
@@ -250,10 +257,26 @@ class SharedState:
                     )
                 if pipe is not None:
                     pipe.execute()
+                self._read_floors()
             except self.errors as exc:
                 self._lost(exc)  # waiting calls see it at their next admission attempt
             except Exception as exc:
                 log.debug("aios: heartbeat failed: %s", exc)
+
+    def _read_floors(self) -> None:
+        with self._lock:
+            watchers = list(self._floors.items())
+        if not watchers:
+            return
+        pipe: Any = None if self.cluster else self.client.pipeline(transaction=False)
+        replies = [
+            self.misc_script(keys=list(keys), args=["floor", self.process], client=pipe)
+            for keys, _ in watchers
+        ]
+        if pipe is not None:
+            replies = pipe.execute()
+        for (_, on_floor), reply in zip(watchers, replies, strict=True):
+            on_floor(reply)
 
     # -- wake-ups --------------------------------------------------------------------------------
     def subscribe(self, poke: Callable[[], None]) -> None:

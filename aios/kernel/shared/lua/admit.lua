@@ -6,7 +6,10 @@
 -- (learn.lua) or it is released (release.lua): only then do they enter the buckets.
 -- Returns {0, record} when admitted, {1, wait} when not (wait: time it may fit, -1: an event),
 -- {3, wait} when no call of any size fits before then (cool-down, slots, the request bucket),
--- {2, 0} when a better-ranked call of another process fits first.
+-- {2, 0} when a better-ranked call of another process fits first. Every reply but a dry run's
+-- ends with where the shared order stands, for policies whose ranks are a virtual time (see
+-- ``Policy.shared_floor``): the best rank waiting in another process, else the rank admitted
+-- last here by any process ('' before the first).
 local now, lease, pid = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 local rank, ttl, cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local window, margin = tonumber(ARGV[7]), tonumber(ARGV[8])
@@ -105,8 +108,8 @@ end
 redis.call('ZADD', KEYS[6], now + ttl, pid)
 if wait ~= 0 then
   save()
-  if all ~= 0 then return {3, tostring(all)} end
-  return {1, tostring(wait)}
+  if all ~= 0 then return {3, tostring(all), order_floor(pid)} end
+  return {1, tostring(wait), order_floor(pid)}
 end
 
 -- The waiting order is global: a better-ranked first call of another process that fits now
@@ -123,7 +126,7 @@ for _, other in ipairs(better) do
       end
       if fits(need, who) == 0 then
         save()
-        return {2, '0'}
+        return {2, '0', order_floor(pid)}
       end
     end
   end
@@ -143,6 +146,7 @@ redis.call('HDEL', KEYS[7], agent)
 redis.call('ZREM', KEYS[4], pid)
 redis.call('HDEL', KEYS[5], pid)
 redis.call('ZREM', KEYS[6], pid)
+S['served'] = ARGV[4]
 save()
 redis.call('PUBLISH', channel, pid)
-return {0, rec}
+return {0, rec, order_floor(pid)}

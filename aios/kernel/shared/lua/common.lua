@@ -60,6 +60,17 @@ local function unpend(rec)
   for b, amount in pairs(parse(rec)) do S[b .. ':pend'] = f(b .. ':pend', 0) - amount end
 end
 
+-- Where the shared order stands, for policies whose ranks are a virtual time (see
+-- ``Policy.shared_floor``): the best rank waiting in a process other than `pid`, else the rank
+-- admitted last by any process ('' before the first).
+local function order_floor(pid)
+  local firsts = redis.call('ZRANGE', KEYS[4], 0, 1, 'WITHSCORES')
+  for i = 1, #firsts, 2 do
+    if firsts[i] ~= pid then return firsts[i + 1] end
+  end
+  return S['served'] or ''
+end
+
 -- The provider has seen the call of `lease` (it answered, or its caller is gone): its in-flight
 -- charges enter the buckets now, whose refill follows from here.
 local function arrived(lease, now, window)

@@ -4,6 +4,7 @@
 --   withdraw process channel     the process has no call waiting here any more
 --   renew expiry process lease.. heartbeat: push back the expiry of live leases and waiter
 --   describe now                 the core's state, for reports and `aios top`
+--   floor process                where the shared order stands for `process` (common.lua)
 local op = ARGV[1]
 if op == 'pause' then
   local until_t = tonumber(ARGV[2])
@@ -27,6 +28,8 @@ elseif op == 'renew' then
   redis.call('ZADD', KEYS[6], 'XX', expiry, ARGV[3])
   for i = 4, #ARGV do redis.call('ZADD', KEYS[2], 'XX', expiry, ARGV[i]) end
   return 1
+elseif op == 'floor' then
+  return order_floor(ARGV[2])
 elseif op == 'describe' then
   local now = tonumber(ARGV[2])
   drop_expired(now)

@@ -6,7 +6,7 @@ models cost more than the rest of the command. So:
 
 - the adapters' framework modules (what the lazy bootstrap waits for) come from a small cache
   file, rebuilt through the registry whenever the installed packages or aios' own adapters may
-  have changed (a directory on ``sys.path`` or an adapter file changed since);
+  have changed (a package's metadata folder on ``sys.path`` or an adapter file changed since);
 - the configuration is validated only when there is any: a ``--config``/option, an ``AIOS_*``
   variable, an ``aios.toml`` or a pyproject mentioning aios. Without one the program's kernel
   boots with the defaults, which need no check.
@@ -79,16 +79,17 @@ def trigger_modules(frameworks: Sequence[str] = ()) -> list[str]:
 
 
 def _cache_key() -> list[object]:
-    # What decides the registry's answer: the interpreter, aios' own adapters, and every package
-    # that could hold an entry point (a directory's mtime changes when a package is installed,
-    # upgraded or removed in it).
+    # What decides the registry's answer: the interpreter, aios' own adapters, and the package
+    # metadata entry points are read from (a *.dist-info or *.egg-info folder on sys.path,
+    # renamed or rewritten when a package is installed, upgraded or removed).
     stamps: list[object] = []
-    for entry in [*sys.path, str(_ADAPTERS_DIR)]:
+    for entry in sys.path:
         try:
-            st = os.stat(entry or os.curdir)
+            with os.scandir(entry or os.curdir) as found:
+                meta = [e for e in found if e.name.endswith((".dist-info", ".egg-info"))]
+            stamps.append([entry, sorted([e.name, e.stat().st_mtime_ns] for e in meta)])
         except OSError:
             continue
-        stamps.append([entry, st.st_mtime_ns])
     try:
         for file in sorted(os.scandir(_ADAPTERS_DIR), key=lambda e: e.name):
             if file.name.endswith(".py"):

@@ -41,13 +41,14 @@ if RuntimeParam is not None:
 
 def convert_on_demand(command: Any) -> None:
     """Give ``command``'s parameters, and its help option once made, the on-demand converter."""
-    if RuntimeParam is None:
+    if RuntimeParam is None or getattr(command, "_aios_on_demand", False):
         return
     for param in getattr(command, "params", ()):
         on_demand(param)
     made = getattr(command, "get_help_option", None)
     if made is None:
         return
+    command._aios_on_demand = True
 
     def get_help_option(ctx: Any) -> Any:
         return on_demand(made(ctx))

@@ -32,7 +32,12 @@ class _LazyGroup(TyperGroup):
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         if cmd_name not in self.commands and cmd_name in _LAZY:
             self.commands[cmd_name] = _build(cmd_name)
-        return super().get_command(ctx, cmd_name)
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            from aios._cli_params import convert_on_demand
+
+            convert_on_demand(command)  # the commands defined here too (`aios version`)
+        return command
 
     def get_help_option(self, ctx: Context) -> Any:
         from aios._cli_params import on_demand

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from aios.runner import BOOTSTRAP_DIR, env
-from aios.runner.prelaunch import trigger_modules
+from aios.runner.prelaunch import entry_points, trigger_modules
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict
         out["AIOS_REDIS_URL"] = opts.redis_url
     out.pop(env.SHARED_SERVER, None)  # only `aios run --shared` sets it, for its own server
     out[env.TRIGGERS] = ",".join(trigger_modules(opts.frameworks))
+    # What every process would find scanning the plugin group (aios.adapters.plugins).
+    found = {"python": sys.executable, "pythonpath": out["PYTHONPATH"], "entry_points": entry_points()}
+    out[env.ENTRY_POINTS] = json.dumps(found)
     return out
 
 

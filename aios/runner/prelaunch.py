@@ -20,12 +20,15 @@ import sys
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from aios._version import __version__
 
 #: The policy of a kernel booted from the defaults (``KernelConfig.policy``; a test keeps them equal).
 DEFAULT_POLICY = "fifo"
 
+#: Bumped when the cache file's content changes shape.
+_FORMAT = 2
 _ADAPTERS_DIR = Path(__file__).resolve().parent.parent / "adapters"
 
 
@@ -50,20 +53,34 @@ def config_given(
 
 def adapter_modules() -> dict[str, str]:
     """Adapter name -> the top-level module of its framework, for every registered adapter."""
+    return {str(k): str(v) for k, v in _registry_facts()["adapters"].items()}
+
+
+def entry_points() -> list[list[str]]:
+    """``[name, value]`` of each entry point of the plugin group, as the registry found them."""
+    return [[str(n), str(v)] for n, v in _registry_facts()["entry_points"]]
+
+
+def _registry_facts() -> dict[str, Any]:
     key = _cache_key()
     path = _cache_file(key)
     if path is not None:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("key") == key and isinstance(data.get("adapters"), dict):
-                return {str(k): str(v) for k, v in data["adapters"].items()}
+                return dict(data)
         except (OSError, ValueError):
             pass
     from aios.adapters.plugins import plugins
 
-    found = {name: a.module.split(".", 1)[0] for name, a in plugins().adapters.items()}
-    if path is not None and not plugins().errors:  # a failing plugin may work next time
-        _write(path, {"key": key, "adapters": found})
+    registry = plugins()
+    found = {
+        "key": key,
+        "adapters": {name: a.module.split(".", 1)[0] for name, a in registry.adapters.items()},
+        "entry_points": [list(ep) for ep in registry.entry_points],
+    }
+    if path is not None and not registry.errors:  # a failing plugin may work next time
+        _write(path, found)
     return found
 
 
@@ -97,7 +114,7 @@ def _cache_key() -> list[object]:
                 stamps.append([file.name, st.st_mtime_ns, st.st_size])
     except OSError:
         pass
-    return [sys.executable, __version__, bool(os.environ.get("AIOS_NO_ENTRY_POINTS")), stamps]
+    return [_FORMAT, sys.executable, __version__, bool(os.environ.get("AIOS_NO_ENTRY_POINTS")), stamps]
 
 
 def _cache_file(key: list[object]) -> Path | None:

@@ -12,8 +12,6 @@ program really was ended by one (``sys.last_value``, set when its traceback was 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 
 def ended_by_interrupt() -> bool:
@@ -21,15 +19,20 @@ def ended_by_interrupt() -> bool:
     return isinstance(getattr(sys, "last_value", None), KeyboardInterrupt)
 
 
-@contextmanager
-def keeping_interrupt() -> Iterator[None]:
-    """Run exit work; if the program was ended by Ctrl-C, it still exits by SIGINT after it."""
-    interrupted = ended_by_interrupt()
-    try:
-        yield
-    finally:
-        if interrupted:
+class _Keeping:
+    # A plain class rather than contextlib's decorator: this runs at exit, where every import
+    # counts (aios.runner.root_exit).
+    def __enter__(self) -> None:
+        self.interrupted = ended_by_interrupt()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.interrupted:
             try:
                 exec("raise KeyboardInterrupt")  # sets CPython's flag, see above
             except KeyboardInterrupt:
                 pass
+
+
+def keeping_interrupt() -> _Keeping:
+    """Run exit work; if the program was ended by Ctrl-C, it still exits by SIGINT after it."""
+    return _Keeping()

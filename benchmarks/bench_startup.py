@@ -1,7 +1,9 @@
 """Start-up cost of ``aios run`` per Python process, against plain python, side by side.
 
 Each round starts every variant once, in alternating order, as a fresh process (wall time of
-``subprocess.run``, like hyperfine); medians over rounds after warm-up runs. Variants:
+``subprocess.run``, like hyperfine); medians over rounds after warm-up runs, and the median of
+each round's difference to its reference (``paired``: plain python, or plain ``import openai``).
+Variants:
 
 - ``plain``: ``python tiny.py``.
 - ``subprocess, lazy``: the same script in a Python subprocess of a program under ``aios run``
@@ -124,8 +126,11 @@ def measure(rounds: int, warmup: int = 2, before: Path | None = None) -> dict[st
     med = {n: statistics.median(v) for n, v in times.items()}
     out: dict[str, dict[str, float]] = {}
     for name, m in med.items():
-        ref = med["import openai, plain"] if name.startswith("import openai") else med["plain"]
-        out[name] = {"median_s": m, "added_s": m - ref, "ratio": m / ref}
+        ref = "import openai, plain" if name.startswith("import openai") else "plain"
+        # Paired: each round's difference to its own reference run (started next to it), whose
+        # median moves less with the machine's load than the difference of two medians.
+        paired = statistics.median(t - r for t, r in zip(times[name], times[ref], strict=True))
+        out[name] = {"median_s": m, "added_s": m - med[ref], "added_paired_s": paired, "ratio": m / med[ref]}
     return out
 
 
@@ -139,9 +144,10 @@ def main() -> None:
     result = measure(args.rounds, before=args.before.resolve() if args.before else None)
     load_end = os.getloadavg()
     print(f"load average (1, 5, 15 min) at start {load_start}, at end {load_end}")
-    print(f"{'variant':30} {'median s':>9} {'added s':>9} {'ratio':>7}")
+    print(f"{'variant':30} {'median s':>9} {'added s':>9} {'paired':>9} {'ratio':>7}")
     for name, r in result.items():
-        print(f"{name:30} {r['median_s']:9.3f} {r['added_s']:+9.3f} {r['ratio']:7.2f}")
+        added = f"{r['added_s']:+9.3f} {r['added_paired_s']:+9.3f}"
+        print(f"{name:30} {r['median_s']:9.3f} {added} {r['ratio']:7.2f}")
     if args.json:
         data = {"rounds": args.rounds, "load": [load_start, load_end], "variants": result}
         args.json.write_text(json.dumps(data, indent=2))

@@ -104,7 +104,8 @@ def _cache_key() -> list[object]:
         try:
             with os.scandir(entry or os.curdir) as found:
                 meta = [e for e in found if e.name.endswith((".dist-info", ".egg-info"))]
-            stamps.append([entry, sorted([e.name, e.stat().st_mtime_ns] for e in meta)])
+            if meta:  # a folder without packages (the working directory) changes nothing
+                stamps.append([entry, sorted([e.name, e.stat().st_mtime_ns] for e in meta)])
         except OSError:
             continue
     try:

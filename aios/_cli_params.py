@@ -63,7 +63,10 @@ def on_demand(param: Any) -> Any:
         return param  # not typer's parameter, or its converter is built already
     if getattr(descriptor, "file_annotation", None) is not None:
         return param  # files are opened by typer's own converter
-    param._runtime_param = _OnDemand(
-        parameter_info=descriptor.parameter_info, annotation=descriptor.annotation, descriptor=descriptor
-    )
+    try:
+        param._runtime_param = _OnDemand(
+            parameter_info=descriptor.parameter_info, annotation=descriptor.annotation, descriptor=descriptor
+        )
+    except (TypeError, AttributeError):
+        pass  # typer's internals changed shape: its own converter, built as usual
     return param

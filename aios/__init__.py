@@ -13,11 +13,13 @@ matters to every process ``aios run`` starts and to the ``aios`` command's start
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
 from aios._version import __version__
 
+TYPE_CHECKING = False  # not typing's: `aios run` imports this package at exit, typing unloaded
 if TYPE_CHECKING:
+    from typing import Any
+
     from aios.adapters.patching import patch, patched, unpatch
     from aios.config import KernelConfig, load_config
     from aios.errors import (

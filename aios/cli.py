@@ -32,7 +32,17 @@ class _LazyGroup(TyperGroup):
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         if cmd_name not in self.commands and cmd_name in _LAZY:
             self.commands[cmd_name] = _build(cmd_name)
-        return super().get_command(ctx, cmd_name)
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            from aios._cli_params import convert_on_demand
+
+            convert_on_demand(command)  # the commands defined here too (`aios version`)
+        return command
+
+    def get_help_option(self, ctx: Context) -> Any:
+        from aios._cli_params import on_demand
+
+        return on_demand(super().get_help_option(ctx))  # see aios._cli_params
 
     def resolve_command(
         self, ctx: Context, args: list[str]
@@ -47,7 +57,11 @@ def _build(name: str) -> Command:
     module, function, settings = _LAZY[name]
     single = typer.Typer(add_completion=False)
     single.command(name, context_settings=settings or None)(getattr(import_module(module), function))
-    return typer.main.get_command(single)
+    command = typer.main.get_command(single)
+    from aios._cli_params import convert_on_demand
+
+    convert_on_demand(command)  # no pydantic adapter for options left out (`aios run`'s start-up)
+    return command
 
 
 app = typer.Typer(

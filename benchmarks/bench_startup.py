@@ -1,7 +1,9 @@
 """Start-up cost of ``aios run`` per Python process, against plain python, side by side.
 
 Each round starts every variant once, in alternating order, as a fresh process (wall time of
-``subprocess.run``, like hyperfine); medians over rounds after warm-up runs. Variants:
+``subprocess.run``, like hyperfine); medians over rounds after warm-up runs, and the median of
+each round's difference to its reference (``paired``: plain python, or plain ``import openai``).
+Variants:
 
 - ``plain``: ``python tiny.py``.
 - ``subprocess, lazy``: the same script in a Python subprocess of a program under ``aios run``
@@ -10,12 +12,17 @@ Each round starts every variant once, in alternating order, as a fresh process (
 - ``subprocess, eager``: the same, with aios loaded and patched at start-up (the bootstrap's
   behaviour before it waited for a framework's import; still used when ``AIOS_RUN_TRIGGERS``
   is absent).
-- ``aios run``: ``aios run tiny.py`` as typed (the CLI, then the program's own process).
+- ``aios run``: ``aios run --quiet tiny.py`` (the CLI, then the program's own process);
+  ``aios run, summary``: ``aios run tiny.py`` as typed, with its one-line summary at exit.
 - ``import openai`` plain / lazy: a process that does use a framework pays for loading aios
   and patching when it imports it.
 - ``aios version``: the CLI alone (its start-up before any subcommand's own work).
-- with ``--before DIR`` (a copy of an older ``aios`` tree): ``aios run`` and ``aios version``
-  with that tree first on ``PYTHONPATH``, in the same rounds, for a before/after in one run.
+- with ``--before DIR`` (a copy of an older ``aios`` tree): the subprocess, ``aios run``,
+  ``aios version`` and ``import openai`` variants with that tree first on ``PYTHONPATH``, in
+  the same rounds, for a before/after in one run.
+
+The ``aios`` command keeps a small cache of the adapters' modules (rebuilt after a package is
+installed or removed); the warm-up rounds fill it, so the figures are those of a warm cache.
 
     python benchmarks/bench_startup.py [--rounds 15] [--json out.json] [--before DIR]
 """
@@ -25,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -33,10 +41,32 @@ import time
 from pathlib import Path
 
 from aios.runner import env as run_env
-from aios.runner.launch import RunOptions, program_env
 
 TINY = "x = sum(range(1000))\n"
 OPENAI = "import openai\n"
+
+
+_CHILD_ENV = """
+import json, os, sys
+from aios.runner import env
+from aios.runner.launch import RunOptions, program_env
+base = {k: v for k, v in os.environ.items() if not k.startswith("AIOS_")}
+child = program_env(RunOptions(quiet=True), base)
+child.pop(env.ROOT)  # the bootstrap removes it in the program: its subprocesses are children
+print(json.dumps(child))
+"""
+
+
+def _child_env(base: dict[str, str], tree: Path | None) -> dict[str, str]:
+    """The environment a subprocess of a program under ``aios run`` gets, from ``tree``'s aios."""
+    environ = dict(base)
+    if tree is not None:
+        environ["PYTHONPATH"] = os.pathsep.join([str(tree), *filter(None, [base.get("PYTHONPATH")])])
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD_ENV], env=environ, check=True, capture_output=True, text=True
+    )
+    child: dict[str, str] = json.loads(out.stdout)
+    return child
 
 
 def _variants(tmp: Path, before: Path | None = None) -> dict[str, tuple[list[str], dict[str, str]]]:
@@ -45,8 +75,7 @@ def _variants(tmp: Path, before: Path | None = None) -> dict[str, tuple[list[str
     uses = tmp / "uses_openai.py"
     uses.write_text(OPENAI, encoding="utf-8")
     base = {k: v for k, v in os.environ.items() if not k.startswith("AIOS_")}
-    child = program_env(RunOptions(quiet=True), base)
-    child.pop(run_env.ROOT)  # the bootstrap removes it in the program: its subprocesses are children
+    child = _child_env(base, None)
     eager = {k: v for k, v in child.items() if k != run_env.TRIGGERS}
     py = sys.executable
     out = {
@@ -54,14 +83,19 @@ def _variants(tmp: Path, before: Path | None = None) -> dict[str, tuple[list[str
         "subprocess, lazy": ([py, str(tiny)], child),
         "subprocess, eager": ([py, str(tiny)], eager),
         "aios run": ([py, "-m", "aios", "run", "--quiet", str(tiny)], base),
+        "aios run, summary": ([py, "-m", "aios", "run", str(tiny)], base),
         "aios version": ([py, "-m", "aios", "version"], base),
         "import openai, plain": ([py, str(uses)], base),
         "import openai, lazy": ([py, str(uses)], child),
     }
     if before is not None:
         old = {**base, "PYTHONPATH": os.pathsep.join([str(before), *filter(None, [base.get("PYTHONPATH")])])}
+        old_child = _child_env(base, before)
+        out["subprocess, lazy, before"] = ([py, str(tiny)], old_child)
         out["aios run, before"] = ([py, "-m", "aios", "run", "--quiet", str(tiny)], old)
+        out["aios run, summary, before"] = ([py, "-m", "aios", "run", str(tiny)], old)
         out["aios version, before"] = ([py, "-m", "aios", "version"], old)
+        out["import openai, lazy, before"] = ([py, str(uses)], old_child)
     return out
 
 
@@ -86,15 +120,17 @@ def measure(rounds: int, warmup: int = 2, before: Path | None = None) -> dict[st
                 t = _once(*variants[name], Path(tmp))
                 if r >= warmup:
                     times[name].append(t)
-        spool = Path(variants["subprocess, lazy"][1][run_env.SPOOL])
-        for path in spool.glob("*.json"):
-            path.unlink()
-        spool.rmdir()
+        for name in ("subprocess, lazy", "subprocess, lazy, before"):
+            if name in variants:
+                shutil.rmtree(variants[name][1][run_env.SPOOL], ignore_errors=True)
     med = {n: statistics.median(v) for n, v in times.items()}
     out: dict[str, dict[str, float]] = {}
     for name, m in med.items():
-        ref = med["import openai, plain"] if name.startswith("import openai") else med["plain"]
-        out[name] = {"median_s": m, "added_s": m - ref, "ratio": m / ref}
+        ref = "import openai, plain" if name.startswith("import openai") else "plain"
+        # Paired: each round's difference to its own reference run (started next to it), whose
+        # median moves less with the machine's load than the difference of two medians.
+        paired = statistics.median(t - r for t, r in zip(times[name], times[ref], strict=True))
+        out[name] = {"median_s": m, "added_s": m - med[ref], "added_paired_s": paired, "ratio": m / med[ref]}
     return out
 
 
@@ -104,12 +140,17 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--before", type=Path, default=None, help="an older aios tree to compare with")
     args = parser.parse_args()
+    load_start = os.getloadavg()
     result = measure(args.rounds, before=args.before.resolve() if args.before else None)
-    print(f"{'variant':24} {'median s':>9} {'added s':>9} {'ratio':>7}")
+    load_end = os.getloadavg()
+    print(f"load average (1, 5, 15 min) at start {load_start}, at end {load_end}")
+    print(f"{'variant':30} {'median s':>9} {'added s':>9} {'paired':>9} {'ratio':>7}")
     for name, r in result.items():
-        print(f"{name:24} {r['median_s']:9.3f} {r['added_s']:+9.3f} {r['ratio']:7.2f}")
+        added = f"{r['added_s']:+9.3f} {r['added_paired_s']:+9.3f}"
+        print(f"{name:30} {r['median_s']:9.3f} {added} {r['ratio']:7.2f}")
     if args.json:
-        args.json.write_text(json.dumps({"rounds": args.rounds, "variants": result}, indent=2))
+        data = {"rounds": args.rounds, "load": [load_start, load_end], "variants": result}
+        args.json.write_text(json.dumps(data, indent=2))
 
 
 if __name__ == "__main__":

@@ -49,9 +49,17 @@ T = TypeVar("T")
 
 def installed_version(distribution: str) -> str | None:
     try:
-        return importlib.metadata.version(distribution)
+        dist = importlib.metadata.distribution(distribution)
     except importlib.metadata.PackageNotFoundError:
         return None
+    # The Version header alone: ``dist.version`` runs the email parser over the whole file
+    # (long descriptions included), ≈ 1.5 ms a call, twice per adapter in every process that
+    # patches under ``aios run``.
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    for line in text.partition("\n\n")[0].splitlines():
+        if line[:8].lower() == "version:":
+            return line[8:].strip()
+    return dist.version
 
 
 class Adapter(ABC):

@@ -6,8 +6,10 @@ import contextvars
 import functools
 import importlib
 import importlib.metadata
+import json
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -75,6 +77,8 @@ class Plugins:
         self.pm.add_hookspecs(hookspecs)
         self.adapters: dict[str, Adapter] = {}
         self.errors: dict[str, str] = {}
+        #: ``(name, value)`` of each entry point of the group, once loaded.
+        self.entry_points: list[tuple[str, str]] = []
         self._builtins = tuple(builtins)
         self._entry_points = entry_points
         self._loaded = False
@@ -94,7 +98,9 @@ class Plugins:
             for module_name in self._builtins:
                 self._add(module_name, functools.partial(importlib.import_module, module_name))
             if self._entry_points and not os.environ.get("AIOS_NO_ENTRY_POINTS"):
-                for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+                found = _entry_points()
+                self.entry_points = [(ep.name, ep.value) for ep in found]
+                for ep in found:
                     self._add(ep.name, ep.load, origin=f" from {ep.value}")
             self._check_pending()
             self._ready = True
@@ -195,6 +201,27 @@ class Plugins:
         """Each plugin's observer for ``kernel`` (a failing plugin is reported and left out)."""
         self.load()
         return [o for o in self.pm.hook.aios_syscall_observer(kernel=kernel) if o is not None]
+
+
+#: Set by ``aios run`` for the processes it starts: the group's entry points as it found them,
+#: so that each process need not read every installed package's metadata again. Used only by
+#: the same interpreter with the same ``PYTHONPATH``; otherwise the group is scanned.
+RUN_ENTRY_POINTS = "AIOS_RUN_ENTRY_POINTS"
+
+
+def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    raw = os.environ.get(RUN_ENTRY_POINTS)
+    if raw:
+        try:
+            given = json.loads(raw)
+            if given["python"] == sys.executable and given["pythonpath"] == os.environ.get("PYTHONPATH"):
+                return [
+                    importlib.metadata.EntryPoint(name=str(n), value=str(v), group=ENTRY_POINT_GROUP)
+                    for n, v in given["entry_points"]
+                ]
+        except (ValueError, TypeError, KeyError):
+            pass  # not ours to read: scan as without it
+    return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
 _plugins: Plugins | None = None

@@ -20,7 +20,20 @@ that outlives the root writes ``PATH.<pid>.json`` beside the report.
 
 from __future__ import annotations
 
-from pathlib import Path
+TYPE_CHECKING = False  # typing is not loaded when the program's process finishes its report
+if TYPE_CHECKING:
+    from pathlib import Path
 
-#: The directory put first on ``PYTHONPATH``; it holds only ``sitecustomize.py``.
-BOOTSTRAP_DIR = Path(__file__).resolve().parent / "bootstrap"
+    #: The directory put first on ``PYTHONPATH``; it holds only ``sitecustomize.py``.
+    BOOTSTRAP_DIR: Path
+
+
+def __getattr__(name: str) -> Path:
+    # Made on first use: the root's exit (aios.runner.root_exit) needs no pathlib.
+    if name != "BOOTSTRAP_DIR":
+        raise AttributeError(f"module 'aios.runner' has no attribute {name!r}")
+    from pathlib import Path
+
+    value = Path(__file__).resolve().parent / "bootstrap"
+    globals()[name] = value
+    return value

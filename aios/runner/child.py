@@ -20,6 +20,7 @@ from typing import Any
 
 from aios.adapters.hookspecs import hookimpl
 from aios.runner import env
+from aios.runner.interrupt import keeping_interrupt
 from aios.runner.spool import RecordWriter
 
 log = logging.getLogger("aios.runner")
@@ -88,15 +89,16 @@ class ProcessState:
         if self.finished or os.getpid() != self.pid:
             return
         self.finished = True
-        try:
-            self._finish()
-        except Exception as exc:  # the program's exit code matters more than our report
-            print(f"aios run: could not write the report: {exc!r}", file=sys.stderr)
-        if self.shared_server:
-            # Last: the kernels have given their slots back and recorded their calls by now.
-            from aios.runner.redis_server import stop_exported_server
+        with keeping_interrupt():  # this imports (the report, the summary): keep a Ctrl-C's exit
+            try:
+                self._finish()
+            except Exception as exc:  # the program's exit code matters more than our report
+                print(f"aios run: could not write the report: {exc!r}", file=sys.stderr)
+            if self.shared_server:
+                # Last: the kernels have given their slots back and recorded their calls by now.
+                from aios.runner.redis_server import stop_exported_server
 
-            stop_exported_server(self.shared_server)
+                stop_exported_server(self.shared_server)
 
     def _finish(self) -> None:
         from aios.runner.report import process_report, write_json
@@ -166,14 +168,21 @@ def _watch_fd() -> int | None:
     return fd
 
 
-def start(root: bool | None = None) -> ProcessState | None:
+def start(
+    root: bool | None = None, *, watch_fd: int | None = None, exit_handler: bool = True
+) -> ProcessState | None:
     """Patch the adapters and arrange the report at exit. Never raises.
 
     ``root`` is read from (and removed from) the environment unless the lazy bootstrap, which
-    removed it at start-up, passes it.
+    removed it at start-up, passes it; likewise the root's ``watch_fd``. With
+    ``exit_handler=False`` the caller runs :meth:`ProcessState.finish` at exit (the lazy
+    bootstrap does, from the handler it registered at start-up, so the report is written after
+    the program's own exit handlers, as when aios loaded at start-up).
     """
     if root is None:
         root = os.environ.pop(env.ROOT, None) == "1"
+    if watch_fd is None and root:
+        watch_fd = _watch_fd()
     shared_server = os.environ.pop(env.SHARED_SERVER, None)
     try:
         from aios.adapters.plugins import plugins
@@ -184,10 +193,9 @@ def start(root: bool | None = None) -> ProcessState | None:
     except Exception as exc:
         print(f"aios run: adapters not patched, the program runs without aios: {exc!r}", file=sys.stderr)
         return None
-    state = ProcessState(
-        tracker, root=root, watch_fd=_watch_fd() if root else None, shared_server=shared_server
-    )
-    atexit.register(state.finish)
+    state = ProcessState(tracker, root=root, watch_fd=watch_fd if root else None, shared_server=shared_server)
+    if exit_handler:
+        atexit.register(state.finish)
     os.register_at_fork(after_in_child=state.forked)
     _start_live(root)
     return state

@@ -19,6 +19,12 @@ def _fail(message: str) -> typer.Exit:
 def _check(opts: RunOptions, *, ping: bool = True) -> str:
     """Reject bad options here, with exit code 2, rather than inside the program; return the
     policy the program's kernel will use."""
+    from aios.runner.prelaunch import DEFAULT_POLICY, adapter_modules, config_given
+
+    explicit = (opts.config, opts.policy, opts.max_concurrency, opts.approve, opts.redis_url)
+    known = adapter_modules() if opts.frameworks else {}
+    if all(n in known for n in opts.frameworks) and not config_given(explicit):
+        return DEFAULT_POLICY  # no config and known adapters: nothing to check, no kernel to load
     import aios
     from aios.adapters.plugins import plugins
     from aios.config import load_config
@@ -124,6 +130,7 @@ def run(
     # running; the new server has just answered PING.
     policy_name = _check(opts, ping=not shared)
     environ = program_env(opts)
+    environ[env.POLICY] = policy_name  # the root's report names it without loading the config
     _live_options(environ, otel=otel, top=top, top_socket=top_socket)
     if shared:
         url, server = _start_shared()

@@ -22,3 +22,7 @@ RUN_ID = "AIOS_RUN_ID"
 SHARED_SERVER = "AIOS_RUN_SHARED_SERVER"
 #: Comma-separated modules whose first import loads aios and patches (the lazy bootstrap).
 TRIGGERS = "AIOS_RUN_TRIGGERS"
+#: The policy ``aios run`` checked: what the program's own process reports when it made no call.
+POLICY = "AIOS_RUN_POLICY"
+#: The plugin group's entry points as ``aios run`` found them (see ``aios.adapters.plugins``).
+ENTRY_POINTS = "AIOS_RUN_ENTRY_POINTS"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from aios.runner import BOOTSTRAP_DIR, env
+from aios.runner.prelaunch import entry_points, trigger_modules
 
 
 @dataclass(frozen=True)
@@ -65,20 +67,10 @@ def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict
         out["AIOS_REDIS_URL"] = opts.redis_url
     out.pop(env.SHARED_SERVER, None)  # only `aios run --shared` sets it, for its own server
     out[env.TRIGGERS] = ",".join(trigger_modules(opts.frameworks))
+    # What every process would find scanning the plugin group (aios.adapters.plugins).
+    found = {"python": sys.executable, "pythonpath": out["PYTHONPATH"], "entry_points": entry_points()}
+    out[env.ENTRY_POINTS] = json.dumps(found)
     return out
-
-
-def trigger_modules(frameworks: Sequence[str] = ()) -> list[str]:
-    """The top-level modules whose first import makes a process load aios and patch.
-
-    Each adapter's framework module (only the chosen adapters' when ``frameworks`` is given)
-    and ``aios`` itself, so a program that boots a kernel of its own is reported too.
-    """
-    from aios.adapters.plugins import plugins
-
-    adapters = plugins().adapters
-    chosen = [adapters[n] for n in frameworks if n in adapters] if frameworks else adapters.values()
-    return sorted({"aios", *(a.module.split(".", 1)[0] for a in chosen)})
 
 
 def command(script: str | None, module: str | None, args: Sequence[str]) -> list[str]:

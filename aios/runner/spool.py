@@ -81,10 +81,20 @@ def spooled_reports(
         whole = spool / f"{name}.json"
         if whole.is_file():
             try:
-                parts.append(json.loads(whole.read_text(encoding="utf-8")))
+                parts.append(_redacted(json.loads(whole.read_text(encoding="utf-8"))))
                 continue
             except (OSError, ValueError):
                 pass  # killed while writing it: its records still count
         records = read_records(spool / f"{name}.jsonl")
         parts.append(records_report(records, pid=pid, root=pid == root_pid, policy=policy))
     return parts
+
+
+def _redacted(report: dict[str, Any]) -> dict[str, Any]:
+    # A process that never loaded aios wrote its argv as it was (the bootstrap has no redaction).
+    from aios.kernel.access.redact import redact_argv
+
+    for proc in report.get("processes", []):
+        if isinstance(proc, dict) and isinstance(proc.get("argv"), list):
+            proc["argv"] = redact_argv([str(a) for a in proc["argv"]])
+    return report

@@ -16,9 +16,6 @@ import shutil
 import signal
 from pathlib import Path
 
-from aios.runner.report import merge, records_report, write_json
-from aios.runner.spool import spooled_reports
-
 
 def start(spool: Path, report: Path | None, policy: str, shared_server: str | None = None) -> int | None:
     """Fork the watcher; return the pipe end the program must hold, or ``None`` (no fork here)."""
@@ -75,6 +72,10 @@ def finish(spool: Path, report: Path | None, *, policy: str, root: int) -> None:
     """Merge what is left in ``spool`` into ``report`` (if given), then remove the spool."""
     if not spool.is_dir():
         return  # the program wrote the report and cleaned up itself
+    # Imported here, in the watcher, after the program ended: `aios run` must not pay for them.
+    from aios.runner.report import merge, records_report, write_json
+    from aios.runner.spool import spooled_reports
+
     try:
         parts = spooled_reports(spool, root_pid=root, policy=policy)
         if not any(p.get("processes", [{}])[0].get("pid") == root for p in parts):

@@ -325,3 +325,72 @@ def test_calls_running_at_exit_are_reported_as_unfinished() -> None:
     assert (rec["kind"], rec["status"], rec["error"]) == ("llm", "cancelled", UNFINISHED)
     assert rec["model"] == "gpt-4o-mini" and rec["started_at"] is not None
     assert run.report["by_status"] == {"cancelled": 1}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery to a child is POSIX")
+@pytest.mark.parametrize("program", ["wait_for_sigint.py", "kernel_probe_then_wait"])
+def test_ctrl_c_exits_by_sigint_with_the_summary_too(tmp_path: Path, program: str) -> None:
+    # Printing the summary imports at exit, which used to make an interrupted program exit 1.
+    if program == "kernel_probe_then_wait":
+        prog = tmp_path / "probe_wait.py"
+        prog.write_text(
+            "import time\nfrom aios.runtime import kernel\n"
+            "kernel().run_tool('one', lambda: 1, agent='early')\n"
+            "print('ready', flush=True)\ntime.sleep(60)\n"
+        )
+    else:
+        prog = PROGRAMS / program
+    report = tmp_path / "r.json"
+    cmd = [sys.executable, "-m", "aios", "run", "--report", str(report), str(prog)]
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        under = _interrupt(cmd, program_env(None))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert under.returncode == -signal.SIGINT, under.stderr
+    assert "KeyboardInterrupt" in under.stderr
+    data = json.loads(report.read_text())
+    assert data["processes"][0]["root"] is True
+    if program == "kernel_probe_then_wait":
+        assert calls_by_agent(data, "tool") == {"early": 1}
+        assert "early" in under.stderr  # the table
+    else:
+        assert "aios run: no LLM or tool calls (policy fifo)" in under.stderr
+
+
+def test_a_root_without_frameworks_still_merges_its_childrens_calls(tmp_path: Path) -> None:
+    run = run_program(None, [str(PROGRAMS / "idle_parent.py"), "2"], aios=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.splitlines()[-1]) == []  # the root never loaded aios itself
+    assert run.report is not None
+    assert calls_by_agent(run.report, "tool") == {"kid": 2}
+    procs = run.report["processes"]
+    assert sorted(p["root"] for p in procs) == [False, True]
+    assert all(p["exit_report"] for p in procs)
+    env = program_env(None, {"TMPDIR": str(tmp_path)})
+    table = subprocess.run(
+        [sys.executable, "-m", "aios", "run", str(PROGRAMS / "idle_parent.py"), "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert table.returncode == 0, table.stderr
+    assert "kid" in table.stderr and "2 processes" in table.stderr  # the summary table
+    _assert_no_spool_left(tmp_path)
+
+
+def test_a_run_without_calls_says_so_and_reports_every_process(tmp_path: Path) -> None:
+    env = program_env(None, {"TMPDIR": str(tmp_path)})
+    cmd = [sys.executable, "-m", "aios", "run", str(PROGRAMS / "idle_parent.py"), "0"]
+    plain = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stderr == "aios run: no LLM or tool calls (policy fifo)\n"
+    _assert_no_spool_left(tmp_path)
+    run = run_program(None, [str(PROGRAMS / "idle_parent.py"), "0"], aios=True)
+    assert run.returncode == 0, run.stderr
+    data = run.report
+    assert data is not None
+    assert set(data) >= REPORT_KEYS and data["policy"] == "fifo" and data["syscalls"] == []
+    assert sorted(p["root"] for p in data["processes"]) == [False, True]
+    assert "sk-not-for-reports" not in json.dumps(data)  # the idle child's argv is redacted

@@ -76,8 +76,23 @@ def test_a_framework_importing_another_is_patched_once_complete(tmp_path: Path) 
     assert state["errors"] == {}
 
 
-def test_the_programs_own_process_loads_aios_at_start(tmp_path: Path) -> None:
-    environ = _child_env(tmp_path, **{env.ROOT: "1"})
+def test_the_programs_own_process_waits_for_a_framework_too(tmp_path: Path) -> None:
+    environ = _child_env(tmp_path, **{env.ROOT: "1", env.POLICY: "fifo"})
+    code = "import sys; print(sorted({m.split('.')[0] for m in sys.modules} & {'aios', 'pydantic', 'rich'}))"
+    proc = _run(code, environ)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+    assert "_Lazy" in _run("import sys; print([type(f).__name__ for f in sys.meta_path])", environ).stdout
+    # Importing a framework loads aios there as in any process, with the root's part.
+    fired = _run("import openai\n" + STATE, environ)
+    assert fired.returncode == 0, fired.stderr
+    state = json.loads(fired.stdout)
+    assert "openai" in state["patched"] and "_Lazy" not in state["finders"]
+
+
+def test_a_root_with_a_live_view_loads_aios_at_start(tmp_path: Path) -> None:
+    sock = tmp_path / "top.sock"
+    environ = _child_env(tmp_path, **{env.ROOT: "1", "AIOS_RUN_TOP_SOCKET": str(sock)})
     proc = _run("import sys; print('aios.runner.child' in sys.modules)", environ)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("True")

@@ -47,14 +47,36 @@ _HEAVY = (
     "httpx",
     "opentelemetry",
     "openai",
+    # The kernel, the config models and the plugin registry: the program's process loads them
+    # if it uses a framework; the command itself needs none of them in the usual run.
+    "pydantic",
+    "aios.config",
+    "aios.kernel",
+    "aios.adapters",
+    "wrapt",
+    "pluggy",
+    "importlib.metadata",
+)
+
+#: What the program's own process must not have loaded at its first line, before it imports a
+#: framework: all of aios (the bootstrap is plain standard library) and what aios would load.
+_NOT_BEFORE_A_FRAMEWORK = ("aios", "pydantic", "rich", "wrapt", "pluggy", "typer")
+
+_FIRST_LINE = (
+    "import json, sys\n"
+    "print(json.dumps(sorted(sys.modules)))\n"
+    "import openai\n"
+    "print(json.dumps(sorted(sys.modules)))\n"
 )
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(cache: Path | None = None) -> dict[str, str]:
     root = str(Path(__file__).resolve().parents[2])
     old = os.environ.get("PYTHONPATH")
     environ = {k: v for k, v in os.environ.items() if not k.startswith("AIOS_")}
     environ["PYTHONPATH"] = os.pathsep.join([root, *([old] if old else [])])
+    if cache is not None:
+        environ["XDG_CACHE_HOME"] = str(cache)
     return environ
 
 
@@ -68,16 +90,19 @@ def test_aios_run_imports_no_other_subcommand_before_exec(tmp_path: Path) -> Non
     program = tmp_path / "tiny.py"
     program.write_text(f"open({str(marker)!r}, 'w').write('yes')\n", encoding="utf-8")
     seen = tmp_path / "modules.json"
-    proc = subprocess.run(
-        [sys.executable, "-c", _OBSERVE, str(seen), str(program)],
-        env=_child_env(),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert marker.read_text() == "yes"  # the exec happened and the program ran
+    cache = tmp_path / "cache"
+    for _ in range(2):  # the first run fills the cache of adapter modules; the second uses it
+        proc = subprocess.run(
+            [sys.executable, "-c", _OBSERVE, str(seen), str(program)],
+            env=_child_env(cache),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert marker.read_text() == "yes"  # the exec happened and the program ran
+    assert list(cache.glob("aios/run-adapters-*.json"))
     names: list[str] = json.loads(seen.read_text())
     assert "aios.runner.cli" in names  # observed on the run path, not before it
     heavy = {prefix: _loaded(names, prefix) for prefix in _HEAVY}
@@ -108,3 +133,24 @@ def test_unknown_public_name_is_an_attribute_error() -> None:
     assert {"patch", "agent", "boot"} <= set(dir(aios))
     # Subpackages an eager import used to load stay reachable as attributes.
     assert callable(aios.runtime.current)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="aios run replaces itself with the program only on POSIX")
+def test_the_programs_process_loads_aios_only_when_it_imports_a_framework(tmp_path: Path) -> None:
+    program = tmp_path / "uses_openai.py"
+    program.write_text(_FIRST_LINE, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "aios", "run", "--quiet", str(program)],
+        env=_child_env(tmp_path / "cache"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    before, after = (json.loads(line) for line in proc.stdout.splitlines())
+    early = {prefix: _loaded(before, prefix) for prefix in _NOT_BEFORE_A_FRAMEWORK}
+    assert {p: found for p, found in early.items() if found} == {}
+    assert "sitecustomize" in before  # the bootstrap did run
+    # The framework's import loaded aios and patched, as the program's own process.
+    assert {"aios.runner.child", "aios.adapters.openai_sdk"} <= set(after)

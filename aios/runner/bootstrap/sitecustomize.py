@@ -9,7 +9,10 @@ imported here. ``aios run`` lists the modules that matter (``AIOS_RUN_TRIGGERS``
 adapter's framework module, and ``aios`` itself); the first time the program imports one of
 them, aios loads and patches every installed adapter, exactly as an eager start would have. A
 process that never imports one costs a few hundred microseconds and leaves a minimal report.
-Only the standard library is used, and of it only modules ``site`` has already loaded.
+The program's own process (the root) waits the same way; at exit, if it never loaded aios, it
+finishes the run's report with :mod:`aios.runner.root_exit`, which loads aios' report modules
+only when something needs them. Only the standard library is used, and of it only modules
+``site`` has already loaded.
 """
 
 import atexit
@@ -29,6 +32,10 @@ else:
 
 _TRIGGERS = "AIOS_RUN_TRIGGERS"
 _ROOT = "AIOS_RUN_ROOT"
+_WATCH_FD = "AIOS_RUN_WATCH_FD"
+#: Set when the root has work from start to exit: the live view (``--top``, ``--top-socket``)
+#: and the private server it stops (``--shared``). Such a root loads aios at start.
+_EAGER_ROOT = ("AIOS_RUN_TOP", "AIOS_RUN_TOP_SOCKET", "AIOS_RUN_SHARED_SERVER")
 
 
 def _chain_previous() -> None:
@@ -53,15 +60,14 @@ def _print_exc() -> None:
     traceback.print_exc()
 
 
-def _start_aios(root: bool | None = None) -> None:
+def _start_aios(root: bool | None = None, watch_fd: int | None = None, lazy: bool = False) -> object:
     try:
         from aios.runner.child import start
     except ImportError:
-        return  # another interpreter without aios: run the program untouched
+        return None  # another interpreter without aios: run the program untouched
     if root is None:
-        start()
-    else:
-        start(root=root)
+        return start()
+    return start(root=root, watch_fd=watch_fd, exit_handler=not lazy)
 
 
 class _ChainedLoader(_LoaderBase):
@@ -89,9 +95,13 @@ class _ChainedLoader(_LoaderBase):
 class _Lazy:
     """Waits for the first trigger import; until then the process carries no aios at all."""
 
-    def __init__(self, triggers: "Iterable[str]", root: bool) -> None:
+    def __init__(self, triggers: "Iterable[str]", root: bool, watch_fd: int | None = None) -> None:
         self.triggers = frozenset(triggers)
         self.root = root
+        #: The root's end of the watcher's pipe, until aios (which then holds it) loads.
+        self.watch_fd = watch_fd
+        #: aios' ``ProcessState`` once loaded: its ``finish`` runs from our exit handler.
+        self.state: object = None
         self.fired = False
         self._looking: set[tuple[int, str]] = set()
 
@@ -156,8 +166,9 @@ class _Lazy:
         if self.fired or self._initializing(done):
             return
         self._stop()
+        watch_fd, self.watch_fd = self.watch_fd, None
         try:
-            _start_aios(root=self.root)
+            self.state = _start_aios(root=self.root, watch_fd=watch_fd, lazy=True)
         except Exception as exc:
             print(f"aios run: adapters not patched, the program runs without aios: {exc!r}", file=sys.stderr)
 
@@ -170,11 +181,24 @@ class _Lazy:
 
     def forked(self) -> None:
         self.root = False
+        if self.watch_fd is not None:
+            # Only the root's end tells the watcher the program is gone.
+            try:
+                os.close(self.watch_fd)
+            except OSError:
+                pass
+            self.watch_fd = None
 
     def at_exit(self) -> None:
         if self.fired:
-            return  # aios loaded: its own exit handler reports
+            finish = getattr(self.state, "finish", None)  # aios loaded: it reports
+            if finish is not None:
+                finish()
+            return
         self._stop()
+        if self.root:
+            _finish_idle_root()
+            return
         try:
             _idle_report(self.pid_report())
         except Exception as exc:
@@ -187,6 +211,27 @@ class _Lazy:
                 {"pid": pid, "root": False, "argv": list(sys.argv), "llm_calls": 0, "tool_calls": 0}
             ]
         }
+
+
+def _finish_idle_root() -> None:
+    try:
+        from aios.runner.root_exit import finish_idle_root
+    except ImportError:
+        return  # another interpreter without aios: no report
+    finish_idle_root()
+
+
+def _take_watch_fd() -> int | None:
+    """The root's end of the watcher's pipe, which its subprocesses must not inherit."""
+    raw = os.environ.pop(_WATCH_FD, None)
+    if raw is None or not raw.isdigit():
+        return None
+    fd = int(raw)
+    try:
+        os.set_inheritable(fd, False)
+    except OSError:
+        return None
+    return fd
 
 
 def _idle_report(pid_report: tuple[int, dict[str, object]]) -> None:
@@ -231,13 +276,11 @@ def _arrange() -> None:
     if raw is None:
         _start_aios()  # started without the list (an older runner): patch now
         return
-    if os.environ.pop(_ROOT, None) == "1":
-        # The program's own process loads aios now: it merges the reports at exit anyway, and
-        # loading aios during exit would run exec() there, which makes CPython forget an
-        # unhandled KeyboardInterrupt and exit 1 instead of by SIGINT.
+    root = os.environ.pop(_ROOT, None) == "1"
+    if root and any(os.environ.get(name) for name in _EAGER_ROOT):
         _start_aios(root=True)
         return
-    _Lazy([n for n in raw.split(",") if n], False).install()
+    _Lazy([n for n in raw.split(",") if n], root, _take_watch_fd() if root else None).install()
 
 
 _chain_previous()

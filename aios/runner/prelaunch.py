@@ -1,0 +1,138 @@
+"""What ``aios run`` works out before it becomes the program, without loading the kernel.
+
+The ``aios`` command pays its imports on every run, before the program's first line: the
+plugin registry (adapters, wrapt, the kernel, an entry-point scan) and the pydantic config
+models cost more than the rest of the command. So:
+
+- the adapters' framework modules (what the lazy bootstrap waits for) come from a small cache
+  file, rebuilt through the registry whenever the installed packages or aios' own adapters may
+  have changed (a package's metadata folder on ``sys.path`` or an adapter file changed since);
+- the configuration is validated only when there is any: a ``--config``/option, an ``AIOS_*``
+  variable, an ``aios.toml`` or a pyproject mentioning aios. Without one the program's kernel
+  boots with the defaults, which need no check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import zlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from aios._version import __version__
+
+#: The policy of a kernel booted from the defaults (``KernelConfig.policy``; a test keeps them equal).
+DEFAULT_POLICY = "fifo"
+
+#: Bumped when the cache file's content changes shape.
+_FORMAT = 2
+_ADAPTERS_DIR = Path(__file__).resolve().parent.parent / "adapters"
+
+
+def config_given(
+    explicit: Sequence[object | None], environ: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> bool:
+    """Whether anything could make the program's config differ from the defaults.
+
+    Errs on the side of checking: any ``AIOS_*`` variable, and any pyproject that mentions aios.
+    """
+    environ = os.environ if environ is None else environ
+    if any(v is not None for v in explicit) or any(k.startswith("AIOS_") for k in environ):
+        return True
+    cwd = cwd or Path.cwd()
+    if (cwd / "aios.toml").exists():
+        return True
+    try:
+        return b"aios" in (cwd / "pyproject.toml").read_bytes()
+    except OSError:
+        return False
+
+
+def adapter_modules() -> dict[str, str]:
+    """Adapter name -> the top-level module of its framework, for every registered adapter."""
+    return {str(k): str(v) for k, v in _registry_facts()["adapters"].items()}
+
+
+def entry_points() -> list[list[str]]:
+    """``[name, value]`` of each entry point of the plugin group, as the registry found them."""
+    return [[str(n), str(v)] for n, v in _registry_facts()["entry_points"]]
+
+
+def _registry_facts() -> dict[str, Any]:
+    key = _cache_key()
+    path = _cache_file(key)
+    if path is not None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("key") == key and isinstance(data.get("adapters"), dict):
+                return dict(data)
+        except (OSError, ValueError):
+            pass
+    from aios.adapters.plugins import plugins
+
+    registry = plugins()
+    found = {
+        "key": key,
+        "adapters": {name: a.module.split(".", 1)[0] for name, a in registry.adapters.items()},
+        "entry_points": [list(ep) for ep in registry.entry_points],
+    }
+    if path is not None and not registry.errors:  # a failing plugin may work next time
+        _write(path, found)
+    return found
+
+
+def trigger_modules(frameworks: Sequence[str] = ()) -> list[str]:
+    """The top-level modules whose first import makes a process load aios and patch.
+
+    Each adapter's framework module (only the chosen adapters' when ``frameworks`` is given)
+    and ``aios`` itself, so a program that boots a kernel of its own is reported too.
+    """
+    adapters = adapter_modules()
+    chosen = [adapters[n] for n in frameworks if n in adapters] if frameworks else adapters.values()
+    return sorted({"aios", *chosen})
+
+
+def _cache_key() -> list[object]:
+    # What decides the registry's answer: the interpreter, aios' own adapters, and the package
+    # metadata entry points are read from (a *.dist-info or *.egg-info folder on sys.path,
+    # renamed or rewritten when a package is installed, upgraded or removed).
+    stamps: list[object] = []
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or os.curdir) as found:
+                meta = [e for e in found if e.name.endswith((".dist-info", ".egg-info"))]
+            if meta:  # a folder without packages (the working directory) changes nothing
+                stamps.append([entry, sorted([e.name, e.stat().st_mtime_ns] for e in meta)])
+        except OSError:
+            continue
+    try:
+        for file in sorted(os.scandir(_ADAPTERS_DIR), key=lambda e: e.name):
+            if file.name.endswith(".py"):
+                st = file.stat()
+                stamps.append([file.name, st.st_mtime_ns, st.st_size])
+    except OSError:
+        pass
+    return [_FORMAT, sys.executable, __version__, bool(os.environ.get("AIOS_NO_ENTRY_POINTS")), stamps]
+
+
+def _cache_file(key: list[object]) -> Path | None:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None
+    # One file per key (sys.path starts with the working directory): runs from several
+    # directories do not evict each other. The file holds the whole key, so a clash is a miss.
+    tag = zlib.crc32(json.dumps(key).encode())
+    return Path(base) / "aios" / f"run-adapters-{tag:08x}.json"
+
+
+def _write(path: Path, data: object) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # no cache: the next run asks the registry again

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from aios.kernel.syscall import Kind, Status, Syscall
+from aios.kernel.syscall import STATUS_VALUE, Kind, Status, Syscall
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -28,29 +29,57 @@ SAMPLE_SIZE = 4096
 
 
 class Sample:
-    """A uniform sample of at most :data:`SAMPLE_SIZE` values (reservoir sampling, algorithm R),
-    with the exact count and sum of all of them."""
+    """A uniform sample of at most :data:`SAMPLE_SIZE` values, with the exact count and sum of
+    all of them.
 
-    __slots__ = ("_rng", "count", "total", "values")
+    Reservoir sampling by skips (Li's algorithm L): once the sample is full, the position of the
+    next value to keep is drawn in advance, so the values in between cost a comparison instead
+    of a random draw each (this runs four times for every syscall that ends).
+    """
+
+    __slots__ = ("_next", "_rng", "_w", "count", "total", "values")
 
     def __init__(self) -> None:
         self.count = 0
         self.total = 0.0
         self.values: list[float] = []
         self._rng: random.Random | None = None
+        self._w = 0.0
+        #: The count at which the next value enters the full sample.
+        self._next = SAMPLE_SIZE + 1
 
     def add(self, value: float) -> None:
-        self.count += 1
+        self.count = count = self.count + 1
         self.total += value
-        if self.count <= SAMPLE_SIZE:
+        if count <= SAMPLE_SIZE:
             self.values.append(value)
-            return
+        elif count == self._next:
+            self._keep(value)
+
+    def _keep(self, value: float) -> None:
+        """Put ``value`` in place of a random member of the full sample; draw the next skip."""
         rng = self._rng
-        if rng is None:
+        if rng is None:  # the sample just filled up: draw the first skip
             rng = self._rng = random.Random(SAMPLE_SIZE)  # seeded: the same run, the same report
-        i = rng.randrange(self.count)
-        if i < SAMPLE_SIZE:
-            self.values[i] = value
+            self._w = math.exp(math.log(_open_unit(rng)) / SAMPLE_SIZE)
+            self._next = SAMPLE_SIZE + self._skip(rng)
+            if self._next != self.count:
+                return
+        self.values[int(rng.random() * SAMPLE_SIZE)] = value
+        self._w *= math.exp(math.log(_open_unit(rng)) / SAMPLE_SIZE)
+        self._next += self._skip(rng)
+
+    def _skip(self, rng: random.Random) -> int:
+        """How far on the next kept value is (1: the very next one)."""
+        return math.floor(math.log(_open_unit(rng)) / math.log1p(-self._w)) + 1
+
+
+def _open_unit(rng: random.Random) -> float:
+    """A uniform draw in (0, 1): the logarithms above need it above 0."""
+    while True:
+        u = rng.random()
+        if u > 0.0:
+            return u
 
 
 @dataclass(slots=True)
@@ -82,16 +111,23 @@ class Tally:
             self.errors += 1
         elif sc.status is Status.CANCELLED:
             self.cancelled += 1
-        # Sample.add, inlined for the common case (twice per syscall, agent and core).
-        waits, wait = self.waits, sc.waited_s
-        if waits.count < SAMPLE_SIZE:
-            waits.count += 1
-            waits.total += wait
-            waits.values.append(wait)
-        else:
-            waits.add(wait)
-        if sc.finished_at is not None:
-            self.turnarounds.add(sc.finished_at - sc.created_at)
+        # Sample.add, inlined (twice per syscall, agent and core).
+        sample, value = self.waits, sc.waited_s
+        sample.count = count = sample.count + 1
+        sample.total += value
+        if count <= SAMPLE_SIZE:
+            sample.values.append(value)
+        elif count == sample._next:
+            sample._keep(value)
+        finished = sc.finished_at
+        if finished is not None:
+            sample, value = self.turnarounds, finished - sc.created_at
+            sample.count = count = sample.count + 1
+            sample.total += value
+            if count <= SAMPLE_SIZE:
+                sample.values.append(value)
+            elif count == sample._next:
+                sample._keep(value)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,7 +171,7 @@ class Accounting:
             self.cores[sc.core_name].add(sc)
         if sc.group:
             self.groups[sc.group].add(sc.agent)
-        self.by_status[sc.status.value] += 1
+        self.by_status[STATUS_VALUE[sc.status]] += 1
         if self.keep is not None and len(self.syscalls) >= self.keep:
             self.dropped += 1
             return

@@ -12,7 +12,7 @@ class TokenBucket:
     provider's own counter does; it then refills from there.
     """
 
-    __slots__ = ("_last", "capacity", "level", "period")
+    __slots__ = ("_last", "capacity", "level", "period", "rate")
 
     def __init__(self, capacity: float, *, period: float = 60.0, now: float = 0.0) -> None:
         if capacity <= 0:
@@ -23,15 +23,15 @@ class TokenBucket:
         self.period = float(period)
         self.level = float(capacity)
         self._last = now
-
-    @property
-    def rate(self) -> float:
-        """Units refilled per second."""
-        return self.capacity / self.period
+        #: Units refilled per second (kept with the capacity: admission reads it on every call).
+        self.rate = self.capacity / self.period
 
     def _refill(self, now: float) -> None:
-        if now > self._last:
-            self.level = min(self.capacity, self.level + (now - self._last) * self.rate)
+        last = self._last
+        if now > last:
+            level = self.level + (now - last) * self.rate
+            capacity = self.capacity
+            self.level = capacity if level > capacity else level
             self._last = now
 
     def available(self, now: float) -> float:
@@ -50,8 +50,14 @@ class TokenBucket:
 
     def time_until(self, amount: float, now: float) -> float:
         """Seconds until ``amount`` (at most the capacity) is available; 0 if it is now."""
-        self._refill(now)
-        need = min(amount, self.capacity) - self.level
+        # ``_refill`` inlined: admission asks this of every bucket on every call.
+        capacity, level, last = self.capacity, self.level, self._last
+        if now > last:
+            level += (now - last) * self.rate
+            if level > capacity:
+                level = capacity
+            self.level, self._last = level, now
+        need = (amount if amount <= capacity else capacity) - level
         return 0.0 if need <= 0 else need / self.rate
 
     def resize(self, capacity: float, now: float) -> None:
@@ -59,6 +65,7 @@ class TokenBucket:
         self._refill(now)
         used = self.capacity - self.level
         self.capacity = float(capacity)
+        self.rate = self.capacity / self.period
         self.level = self.capacity - used
 
     def observe_remaining(

@@ -24,7 +24,7 @@ from aios.kernel.ledger import Ledger, Metering
 from aios.kernel.policies import PolicyOptions, make_policy
 from aios.kernel.routing import Router
 from aios.kernel.scheduler import MakeCore, Scheduler
-from aios.kernel.syscall import Kind, Status, Syscall
+from aios.kernel.syscall import KIND_VALUE, Kind, Status, Syscall
 from aios.kernel.waiters import LoopWaiter, ThreadWaiter
 
 if TYPE_CHECKING:
@@ -172,8 +172,9 @@ class Kernel:
         """
         ident = self._identity(agent)
         candidates = self.router.resolve(api, base_url, model)
+        cores = self.scheduler.cores
         for name in candidates:
-            if self.scheduler.core(name) is None:
+            if name not in cores:
                 self.scheduler.add_core(self.router.specs[name])
         return Syscall(
             kind=Kind.LLM,
@@ -292,10 +293,20 @@ class Kernel:
         error: str | None = None,
         ran: bool = True,
         usage_known: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         wake_with = SyscallCancelled(error or "cancelled") if status is Status.CANCELLED else None
-        if self.scheduler.finish(
-            sc, status, error=error, ran=ran, usage_known=usage_known, wake_with=wake_with
+        if (
+            self.scheduler.finish(
+                sc,
+                status,
+                error=error,
+                ran=ran,
+                usage_known=usage_known,
+                wake_with=wake_with,
+                headers=headers,
+            )
+            and self.observers
         ):
             self._observe_final(sc)
 
@@ -379,7 +390,7 @@ class Kernel:
         while True:
             lease = self.acquire(sc)
             try:
-                with syscall_scope(sc.kind.value):
+                with syscall_scope(KIND_VALUE[sc.kind]):
                     result = perform(lease)
             except Exception as exc:
                 if self._retry(lease, exc, classify):
@@ -404,7 +415,7 @@ class Kernel:
         while True:
             lease = await self.aacquire(sc)
             try:
-                with syscall_scope(sc.kind.value):
+                with syscall_scope(KIND_VALUE[sc.kind]):
                     result = await perform(lease)
             except Exception as exc:
                 if self._retry(lease, exc, classify):

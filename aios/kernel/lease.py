@@ -76,17 +76,21 @@ class Lease:
         if sc.core_name is None or headers is None:
             return
         # Headers without rate limits still end a core's slow start: the provider answered.
-        if headers or (sc.core is not None and sc.core.probing):
+        if headers or _probing(sc):
             self.kernel.scheduler.learn(sc.core_name, headers, sc)
 
     def succeed(
         self, *, usage: Usage | None = None, headers: Mapping[str, str] | None = None
     ) -> None:
-        self._unfollow()
-        self.observe(usage=usage, headers=headers)
-        self.kernel._finish(
-            self.syscall, Status.DONE, usage_known=self.syscall.usage_known
-        )
+        if self._followed is not None:
+            self._unfollow()
+        sc = self.syscall
+        if usage is not None:
+            self.observe(usage=usage)
+        if sc.core_name is None or not (headers or (headers is not None and _probing(sc))):
+            headers = None  # nothing ``observe`` would learn from
+        # The headers are learned as ``observe`` would, in the same step that ends the call.
+        self.kernel._finish(sc, Status.DONE, usage_known=sc.usage_known, headers=headers)
 
     def fail(self, error: BaseException | str) -> None:
         self._unfollow()
@@ -166,6 +170,11 @@ class Lease:
 
     def __repr__(self) -> str:
         return f"<Lease {self.syscall!r} core={self.syscall.core_name!r}>"
+
+
+def _probing(sc: Syscall) -> bool:
+    core = sc.core
+    return core is not None and core.probing
 
 
 def _abandon(kernel: Kernel, sc: Syscall) -> None:

@@ -24,7 +24,7 @@ from aios.kernel.clock import Clock
 from aios.kernel.cores import AdmissionCore, Core, CoreSpec
 from aios.kernel.ledger import Charge, Ledger, LocalLedger
 from aios.kernel.policies import Policy
-from aios.kernel.syscall import Status, Syscall
+from aios.kernel.syscall import FINAL, Status, Syscall
 from aios.kernel.waiters import Waiter
 
 FinalHook = Callable[[Syscall], None]
@@ -100,7 +100,7 @@ class Scheduler:
                 return
             now = self.clock.now()
             core.learn(headers, now, sc)
-            woken = self._dispatch(now) if len(self.policy) else []
+            woken = self._dispatch(now) if self._queued else _NOTHING
         self._wake(woken)
 
     # -- submission ----------------------------------------------------------------------------
@@ -112,7 +112,7 @@ class Scheduler:
             now = self.clock.now()
             if sc.status is Status.RUNNING:
                 self._give_back(sc, now, ran=False)
-            elif sc.status.final:
+            elif sc.status in FINAL:
                 raise ValueError(f"{sc!r} has already ended; it cannot be queued again")
             if not sc.seq:
                 sc.seq = next(self._seq)
@@ -155,36 +155,48 @@ class Scheduler:
         ran: bool = True,
         usage_known: bool = False,
         wake_with: BaseException | None = None,
+        headers: Any = None,
     ) -> bool:
-        """End ``sc`` (idempotent: only the first call counts). Returns whether this call ended it."""
-        if not status.final:
+        """End ``sc`` (idempotent: only the first call counts). Returns whether this call ended it.
+
+        ``headers`` (the answer's, for a call that succeeded) are learned first, as ``learn``
+        would, under the same lock and at the same time: one pass instead of two per call."""
+        if status not in FINAL:
             raise ValueError(f"finish() needs a final status, not {status.value!r}")
+        waiter = None
         with self._lock:
-            if sc.status.final:
-                return False
             now = self.clock.now()
-            waiter = None
-            if sc.status is Status.RUNNING:
-                core = sc.core
-                self._give_back(sc, now, ran=ran, usage_known=usage_known)
-                hold = self.policy.hold_after(sc, now) if status is Status.DONE else 0.0
-                if hold > 0 and core is not None:
-                    core.hold(sc.agent, now + hold)
+            if headers is not None:
+                core = self.cores.get(sc.core_name) if sc.core_name is not None else None
+                if core is not None:
+                    core.learn(headers, now, sc)
+            ended = sc.status not in FINAL
+            if ended:
+                if sc.status is Status.RUNNING:
+                    core = sc.core
+                    self._give_back(sc, now, ran=ran, usage_known=usage_known)
+                    hold = self.policy.hold_after(sc, now) if status is Status.DONE else 0.0
+                    if hold > 0 and core is not None:
+                        core.hold(sc.agent, now + hold)
+                else:
+                    self._dequeue(sc)
+                    sc.waited_s += now - sc.queued_at
+                    waiter = sc.waiter
+                sc.status = status
+                sc.error = error
+                sc.finished_at = now
+                sc.waiter = None
+                woken = self._dispatch(now)
+                if self._on_final is not None:
+                    self._on_final(sc)
+            elif headers is not None and self._queued:
+                woken = self._dispatch(now)  # what the answer's limits let in now
             else:
-                self._dequeue(sc)
-                sc.waited_s += now - sc.queued_at
-                waiter = sc.waiter
-            sc.status = status
-            sc.error = error
-            sc.finished_at = now
-            sc.waiter = None
-            woken = self._dispatch(now)
-            if self._on_final is not None:
-                self._on_final(sc)
+                return False
         if waiter is not None:
             waiter.wake(wake_with or KernelShutdown(error or "the syscall ended before it ran"))
         self._wake(woken)
-        return True
+        return ended
 
     def _give_back(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool = False) -> None:
         core = sc.core
@@ -241,10 +253,14 @@ class Scheduler:
         and those whose budget can never fit with the error to raise in their callers."""
         if self._closed:
             return _NOTHING
+        if not self._queued:  # nothing to admit, no timer to arm
+            self._withdraw_idle(now)
+            return _NOTHING
         woken: list[tuple[Syscall, BaseException | None]] | None = None
         wake_at = math.inf
         policy = self.policy
-        while len(policy):
+        queued = self._queued  # what the policy holds (``len(policy)`` costs a call or two)
+        while queued:
             chosen, wake_at, refused = self._choose(now, wake_at)
             if refused:
                 if woken is None:
@@ -313,19 +329,17 @@ class Scheduler:
                 wanted.append((name, queued_on[name]))
         if wanted is None:
             return None, wake_at, _NOTHING
-        for core in cores.values():
-            core.begin_scan()
-        policy = self.policy
-        order: Iterable[Syscall] = policy.ordered()
+        # Only these cores can be tried in this pass (the others are closed or named by no call).
+        alone = True  # whether the call being submitted is the only one naming an open core
         sub = self._submitting
-        if (
-            sub is not None
-            and sub in self._queued
-            and all(n == 1 and name in sub.candidates for name, n in wanted)
-        ):
-            # Only the call being submitted names an open core: the others wait on full ones,
-            # and the scan would skip every one of them to reach it at the end of the queue.
-            order = (sub,)
+        for name, n in wanted:
+            cores[name].begin_scan()
+            if n != 1 or sub is None or name not in sub.candidates:
+                alone = False
+        policy = self.policy
+        # When only the call being submitted names an open core, the others wait on full ones,
+        # and the scan would skip every one of them to reach it at the end of the queue.
+        order: Iterable[Syscall] = (sub,) if alone and sub in self._queued else policy.ordered()
         # Per core, (input, output) estimates found too big for its token buckets: a syscall at
         # least as big in both is too big as well (charges grow with each), so it is skipped.
         token_blocked: dict[str, list[tuple[int, int]]] | None = None
@@ -334,7 +348,10 @@ class Scheduler:
             if sc.not_before > now:
                 wake_at = min(wake_at, sc.not_before)
                 continue
-            for name in self._candidates(sc):
+            names: Iterable[str] = sc.candidates
+            if sc.avoid_core is not None:
+                names = self._candidates(sc)
+            for name in names:
                 if closed is not None and name in closed:
                     continue
                 found = cores.get(name)

@@ -122,7 +122,15 @@ class Scheduler:
                 self._admit(sc, None, now)
                 self.policy.on_dispatch(sc, now)
                 return None
-            self._enqueue(sc)
+            self.policy.push(sc)
+            if (
+                not self._queued
+                and sc.not_before <= now
+                and not sc.charges
+                and self._admit_alone(sc, now)
+            ):
+                return None
+            self._track(sc)
             self._submitting = sc
             try:
                 woken = self._dispatch(now)
@@ -219,9 +227,36 @@ class Scheduler:
             sc.service_s += now - attempt
         sc.core = None
 
+    def _admit_alone(self, sc: Syscall, now: float) -> bool:
+        """Admit ``sc`` now if it may run, when no other call of this process waits (the usual
+        case): the decision a scan of a queue holding only ``sc`` makes, without the queue's
+        bookkeeping. ``sc`` is in the policy already; if it stays there, False (the full scan
+        then decides, budget lines and backoff included, which this path leaves to it)."""
+        policy = self.policy
+        cores = self.cores
+        names: Iterable[str] = sc.candidates
+        if sc.avoid_core is not None:
+            names = self._candidates(sc)
+        for name in names:
+            core = cores.get(name)
+            if core is None or core.open_until(now) or core.held_from(sc, now):
+                continue
+            core.begin_scan()
+            try:
+                if core.try_admit(sc, now, policy.rank(sc)):
+                    continue
+            except SharedStateUnavailable:
+                return False  # the scan meets it again and fails the call as it always does
+            policy.remove(sc)
+            self._admit(sc, core, now)
+            policy.on_dispatch(sc, now)
+            self._withdraw_idle(now)  # a core refused above may have put this process in its order
+            return True
+        return False
+
     # -- the queue -----------------------------------------------------------------------------
-    def _enqueue(self, sc: Syscall) -> None:
-        self.policy.push(sc)
+    def _track(self, sc: Syscall) -> None:
+        """Count ``sc`` (already in the policy) as queued, and the cores it names."""
         self._queued.add(sc)
         counts = self._queued_on
         for name in sc.candidates:

@@ -61,25 +61,17 @@ class Sample:
         rng = self._rng
         if rng is None:  # the sample just filled up: draw the first skip
             rng = self._rng = random.Random(SAMPLE_SIZE)  # seeded: the same run, the same report
-            self._w = math.exp(math.log(_open_unit(rng)) / SAMPLE_SIZE)
-            self._next = SAMPLE_SIZE + self._skip(rng)
+            self._w = (1.0 - rng.random()) ** _INVERSE_SIZE
+            self._next = SAMPLE_SIZE + math.floor(math.log(1.0 - rng.random()) / math.log1p(-self._w)) + 1
             if self._next != self.count:
                 return
-        self.values[int(rng.random() * SAMPLE_SIZE)] = value
-        self._w *= math.exp(math.log(_open_unit(rng)) / SAMPLE_SIZE)
-        self._next += self._skip(rng)
-
-    def _skip(self, rng: random.Random) -> int:
-        """How far on the next kept value is (1: the very next one)."""
-        return math.floor(math.log(_open_unit(rng)) / math.log1p(-self._w)) + 1
+        draw = rng.random  # uniform in [0, 1); ``1.0 - draw()`` is in (0, 1], as logarithms need
+        self.values[int(draw() * SAMPLE_SIZE)] = value
+        self._w = w = self._w * (1.0 - draw()) ** _INVERSE_SIZE
+        self._next += math.floor(math.log(1.0 - draw()) / math.log1p(-w)) + 1
 
 
-def _open_unit(rng: random.Random) -> float:
-    """A uniform draw in (0, 1): the logarithms above need it above 0."""
-    while True:
-        u = rng.random()
-        if u > 0.0:
-            return u
+_INVERSE_SIZE = 1.0 / SAMPLE_SIZE
 
 
 @dataclass(slots=True)

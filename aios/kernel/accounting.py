@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from aios.kernel.syscall import STATUS_VALUE, Kind, Status, Syscall
+from aios.kernel.syscall import CANCELLED, FAILED, LLM, STATUS_VALUE, TOOL, Syscall
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -91,17 +91,17 @@ class Tally:
     turnarounds: Sample = field(default_factory=Sample)
 
     def add(self, sc: Syscall) -> None:
-        if sc.kind is Kind.LLM:
+        if sc.kind is LLM:
             self.llm_calls += 1
-        elif sc.kind is Kind.TOOL:
+        elif sc.kind is TOOL:
             self.tool_calls += 1
         self.input_tokens += sc.input_tokens
         self.output_tokens += sc.output_tokens
         self.cost_usd += sc.cost_usd or 0.0
         self.retries += sc.retries
-        if sc.status is Status.FAILED:
+        if sc.status is FAILED:
             self.errors += 1
-        elif sc.status is Status.CANCELLED:
+        elif sc.status is CANCELLED:
             self.cancelled += 1
         # Sample.add, inlined (twice per syscall, agent and core).
         sample, value = self.waits, sc.waited_s

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from aios.kernel.context import syscall_scope
 from aios.kernel.cores import CoreSpec
 from aios.kernel.failures import Failure, Usage, classify_generic
-from aios.kernel.syscall import Status, Syscall
+from aios.kernel.syscall import CANCELLED, DONE, FAILED, RUNNING, Syscall
 
 if TYPE_CHECKING:
     from aios.kernel.kernel import Kernel
@@ -60,7 +60,7 @@ class Lease:
 
     @property
     def active(self) -> bool:
-        return self.syscall.status is Status.RUNNING
+        return self.syscall.status is RUNNING
 
     def observe(
         self, *, usage: Usage | None = None, headers: Mapping[str, str] | None = None
@@ -90,16 +90,16 @@ class Lease:
         if sc.core_name is None or not (headers or (headers is not None and _probing(sc))):
             headers = None  # nothing ``observe`` would learn from
         # The headers are learned as ``observe`` would, in the same step that ends the call.
-        self.kernel._finish(sc, Status.DONE, usage_known=sc.usage_known, headers=headers)
+        self.kernel._finish(sc, DONE, usage_known=sc.usage_known, headers=headers)
 
     def fail(self, error: BaseException | str) -> None:
         self._unfollow()
         text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-        self.kernel._finish(self.syscall, Status.FAILED, error=text)
+        self.kernel._finish(self.syscall, FAILED, error=text)
 
     def cancel(self, reason: str = "cancelled by the caller", *, ran: bool = True) -> None:
         self._unfollow()
-        self.kernel._finish(self.syscall, Status.CANCELLED, error=reason, ran=ran)
+        self.kernel._finish(self.syscall, CANCELLED, error=reason, ran=ran)
 
     def end(
         self,
@@ -178,7 +178,7 @@ def _probing(sc: Syscall) -> bool:
 
 
 def _abandon(kernel: Kernel, sc: Syscall) -> None:
-    kernel._finish(sc, Status.CANCELLED, error=_ABANDONED)
+    kernel._finish(sc, CANCELLED, error=_ABANDONED)
 
 
 def _keep_last(_usage: Usage | None, _item: Any) -> Usage | None:

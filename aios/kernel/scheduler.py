@@ -24,7 +24,7 @@ from aios.kernel.clock import Clock
 from aios.kernel.cores import AdmissionCore, Core, CoreSpec
 from aios.kernel.ledger import Charge, Ledger, LocalLedger
 from aios.kernel.policies import Policy
-from aios.kernel.syscall import FINAL, Status, Syscall
+from aios.kernel.syscall import CANCELLED, DONE, FAILED, FINAL, QUEUED, RUNNING, Status, Syscall
 from aios.kernel.waiters import Waiter
 
 FinalHook = Callable[[Syscall], None]
@@ -110,13 +110,13 @@ class Scheduler:
             if self._closed:
                 raise KernelShutdown("the aios kernel has shut down; no new calls are accepted")
             now = self.clock.now()
-            if sc.status is Status.RUNNING:
+            if sc.status is RUNNING:
                 self._give_back(sc, now, ran=False)
             elif sc.status in FINAL:
                 raise ValueError(f"{sc!r} has already ended; it cannot be queued again")
             if not sc.seq:
                 sc.seq = next(self._seq)
-            sc.status = Status.QUEUED
+            sc.status = QUEUED
             sc.queued_at = now
             if self.immediate:  # on no core's books: nothing to wait for, nothing to give back
                 self._admit(sc, None, now)
@@ -137,7 +137,7 @@ class Scheduler:
             finally:
                 self._submitting = None
             waiter = None
-            if sc.status is Status.QUEUED:
+            if sc.status is QUEUED:
                 waiter = sc.waiter = make_waiter()
         refusal = self._wake(woken, skip=sc)
         if refusal is not None:
@@ -180,10 +180,10 @@ class Scheduler:
                     core.learn(headers, now, sc)
             ended = sc.status not in FINAL
             if ended:
-                if sc.status is Status.RUNNING:
+                if sc.status is RUNNING:
                     core = sc.core
                     self._give_back(sc, now, ran=ran, usage_known=usage_known)
-                    hold = self.policy.hold_after(sc, now) if status is Status.DONE else 0.0
+                    hold = self.policy.hold_after(sc, now) if status is DONE else 0.0
                     if hold > 0 and core is not None:
                         core.hold(sc.agent, now + hold)
                 else:
@@ -301,7 +301,7 @@ class Scheduler:
                 if woken is None:
                     woken = []
                 for sc, error in refused:
-                    self._end_queued(sc, now, Status.FAILED, f"{type(error).__name__}: {error}")
+                    self._end_queued(sc, now, FAILED, f"{type(error).__name__}: {error}")
                     woken.append((sc, error))
             if chosen is None:
                 if refused:
@@ -453,7 +453,7 @@ class Scheduler:
 
     def _admit(self, sc: Syscall, core: AdmissionCore | None, now: float) -> None:
         """Mark ``sc`` running on ``core`` (whose slot ``try_admit`` already reserved)."""
-        sc.status = Status.RUNNING
+        sc.status = RUNNING
         sc.core = core
         sc.core_name = core.name if core is not None else sc.candidates[0]
         sc.waited_s += now - sc.queued_at
@@ -495,7 +495,7 @@ class Scheduler:
         for sc in queued:
             self.finish(
                 sc,
-                Status.CANCELLED,
+                CANCELLED,
                 error="the aios kernel shut down before this call could run",
                 ran=False,
             )

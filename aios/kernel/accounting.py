@@ -91,35 +91,7 @@ class Tally:
     turnarounds: Sample = field(default_factory=Sample)
 
     def add(self, sc: Syscall) -> None:
-        if sc.kind is LLM:
-            self.llm_calls += 1
-        elif sc.kind is TOOL:
-            self.tool_calls += 1
-        self.input_tokens += sc.input_tokens
-        self.output_tokens += sc.output_tokens
-        self.cost_usd += sc.cost_usd or 0.0
-        self.retries += sc.retries
-        if sc.status is FAILED:
-            self.errors += 1
-        elif sc.status is CANCELLED:
-            self.cancelled += 1
-        # Sample.add, inlined (twice per syscall, agent and core).
-        sample, value = self.waits, sc.waited_s
-        sample.count = count = sample.count + 1
-        sample.total += value
-        if count <= SAMPLE_SIZE:
-            sample.values.append(value)
-        elif count == sample._next:
-            sample._keep(value)
-        finished = sc.finished_at
-        if finished is not None:
-            sample, value = self.turnarounds, finished - sc.created_at
-            sample.count = count = sample.count + 1
-            sample.total += value
-            if count <= SAMPLE_SIZE:
-                sample.values.append(value)
-            elif count == sample._next:
-                sample._keep(value)
+        _fold((self,), sc)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,6 +106,46 @@ class Tally:
             "errors": self.errors,
             "cancelled": self.cancelled,
         }
+
+
+def _fold(tallies: tuple[Tally, ...], sc: Syscall) -> None:
+    """Add ``sc`` to each of ``tallies`` (its agent's and its core's), reading it once."""
+    kind, status = sc.kind, sc.status
+    llm, tool = kind is LLM, kind is TOOL
+    failed, cancelled = status is FAILED, status is CANCELLED
+    tokens_in, tokens_out = sc.input_tokens, sc.output_tokens
+    cost, retries, wait = sc.cost_usd or 0.0, sc.retries, sc.waited_s
+    finished = sc.finished_at
+    turnaround = None if finished is None else finished - sc.created_at
+    for t in tallies:
+        if llm:
+            t.llm_calls += 1
+        elif tool:
+            t.tool_calls += 1
+        t.input_tokens += tokens_in
+        t.output_tokens += tokens_out
+        t.cost_usd += cost
+        t.retries += retries
+        if failed:
+            t.errors += 1
+        elif cancelled:
+            t.cancelled += 1
+        # Sample.add, inlined (twice per tally).
+        sample = t.waits
+        sample.count = count = sample.count + 1
+        sample.total += wait
+        if count <= SAMPLE_SIZE:
+            sample.values.append(wait)
+        elif count == sample._next:
+            sample._keep(wait)
+        if turnaround is not None:
+            sample = t.turnarounds
+            sample.count = count = sample.count + 1
+            sample.total += turnaround
+            if count <= SAMPLE_SIZE:
+                sample.values.append(turnaround)
+            elif count == sample._next:
+                sample._keep(turnaround)
 
 
 def _summary(what: str, sample: Sample) -> dict[str, float]:
@@ -158,9 +170,9 @@ class Accounting:
         self.dropped = 0
 
     def record(self, sc: Syscall) -> None:
-        self.agents[sc.agent].add(sc)
-        if sc.core_name is not None:
-            self.cores[sc.core_name].add(sc)
+        agent = self.agents[sc.agent]
+        core = sc.core_name
+        _fold((agent,) if core is None else (agent, self.cores[core]), sc)
         if sc.group:
             self.groups[sc.group].add(sc.agent)
         self.by_status[STATUS_VALUE[sc.status]] += 1

@@ -69,7 +69,7 @@ class TokenBucket:
         self.level = self.capacity - used
 
     def observe_remaining(
-        self, remaining: float, now: float, *, in_flight: float = 0.0, slack_s: float = 0.0
+        self, remaining: float, now: float, in_flight: float = 0.0, slack_s: float = 0.0
     ) -> bool:
         """Trust the provider when it has fewer units left than we can explain; True if it had.
 

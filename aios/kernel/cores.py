@@ -362,7 +362,7 @@ class Core:
                     bucket.level = min(bucket.available(now), remaining)
                     self.contended = True
                 elif bucket.observe_remaining(
-                    remaining, now, in_flight=self.pending.get(bucket_name, 0.0), slack_s=slack
+                    remaining, now, self.pending.get(bucket_name, 0.0), slack
                 ):
                     self.contended = True
 

@@ -68,11 +68,7 @@ class Lease:
         """Record usage and rate-limit headers without ending the call (streams, as they go)."""
         sc = self.syscall
         if usage is not None:
-            if usage.input_tokens is not None:
-                sc.input_tokens = usage.input_tokens
-            if usage.output_tokens is not None:
-                sc.output_tokens = usage.output_tokens
-            sc.usage_known = True
+            _record(sc, usage)
         if sc.core_name is None or headers is None:
             return
         # Headers without rate limits still end a core's slow start: the provider answered.
@@ -86,7 +82,7 @@ class Lease:
             self._unfollow()
         sc = self.syscall
         if usage is not None:
-            self.observe(usage=usage)
+            _record(sc, usage)
         if sc.core_name is None or not (headers or (headers is not None and _probing(sc))):
             headers = None  # nothing ``observe`` would learn from
         # The headers are learned as ``observe`` would, in the same step that ends the call.
@@ -170,6 +166,14 @@ class Lease:
 
     def __repr__(self) -> str:
         return f"<Lease {self.syscall!r} core={self.syscall.core_name!r}>"
+
+
+def _record(sc: Syscall, usage: Usage) -> None:
+    if usage.input_tokens is not None:
+        sc.input_tokens = usage.input_tokens
+    if usage.output_tokens is not None:
+        sc.output_tokens = usage.output_tokens
+    sc.usage_known = True
 
 
 def _probing(sc: Syscall) -> bool:

@@ -203,7 +203,8 @@ class Scheduler:
                 return False
         if waiter is not None:
             waiter.wake(wake_with or KernelShutdown(error or "the syscall ended before it ran"))
-        self._wake(woken)
+        if woken:
+            self._wake(woken)
         return ended
 
     def _give_back(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool = False) -> None:
@@ -237,6 +238,7 @@ class Scheduler:
         names: Iterable[str] = sc.candidates
         if sc.avoid_core is not None:
             names = self._candidates(sc)
+        refused = False
         for name in names:
             core = cores.get(name)
             if core is None or core.open_until(now) or core.held_from(sc, now):
@@ -244,13 +246,15 @@ class Scheduler:
             core.begin_scan()
             try:
                 if core.try_admit(sc, now, policy.rank(sc)):
+                    refused = True
                     continue
             except SharedStateUnavailable:
                 return False  # the scan meets it again and fails the call as it always does
             policy.remove(sc)
             self._admit(sc, core, now)
             policy.on_dispatch(sc, now)
-            self._withdraw_idle(now)  # a core refused above may have put this process in its order
+            if refused:  # a core that refused may have put this process in its waiting order
+                self._withdraw_idle(now)
             return True
         return False
 

@@ -40,7 +40,8 @@ class TokenBucket:
 
     def take(self, amount: float, now: float) -> None:
         """Charge ``amount`` (charging more than the level may go negative)."""
-        self._refill(now)
+        if now > self._last:
+            self._refill(now)
         self.level -= amount
 
     def give(self, amount: float, now: float) -> None:
@@ -80,7 +81,8 @@ class TokenBucket:
         does by more than the rounding and that refill, someone else uses the key: adopt the
         provider's count (counting what is in flight again, which errs on the safe side).
         """
-        self._refill(now)
+        if now > self._last:
+            self._refill(now)
         if self.level - in_flight > remaining + 1.0 + self.rate * max(0.0, slack_s):
             self.level = max(-math.inf, remaining)
             return True

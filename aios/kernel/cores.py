@@ -333,18 +333,19 @@ class Core:
         if sc is not None:
             if rejected:
                 self._drop(sc)
-            else:
+            elif sc.pending_charges is not None:
                 self._arrived(sc, now)
-            if sc.attempt_started_at is not None:
-                slack = now - sc.attempt_started_at
+            started = sc.attempt_started_at
+            if started is not None:
+                slack = now - started
         if not self.spec.learn_limits:
             return
         self.probing = False  # the provider answered: what it says of its limits is all we learn
         if announced is None:
             return
-        configured = self.configured
+        configured, buckets = self.configured, self.buckets
         for bucket_name, (limit, remaining) in announced.items():
-            bucket = self.buckets.get(bucket_name)
+            bucket = buckets.get(bucket_name)
             if bucket_name in configured:
                 pass  # the configured limit stands; the provider's remaining count still counts
             elif bucket is None:
@@ -434,9 +435,14 @@ def read_rate_headers(
         return rejected, None
     found: dict[str, tuple[float, float | None]] = {}
     for bucket_name, limit_key, remaining_key in table:
-        limit = _number(lower.get(limit_key))
-        if limit is not None and limit > 0:
-            found[bucket_name] = (limit, _number(lower.get(remaining_key)))
+        text = lower.get(limit_key)
+        if text is not None:  # ``_number``, inlined: twice per bucket on every response
+            try:
+                limit = float(text)
+            except ValueError:
+                continue
+            if limit > 0:
+                found[bucket_name] = (limit, _number(lower.get(remaining_key)))
     return rejected, found
 
 

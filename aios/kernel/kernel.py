@@ -270,9 +270,8 @@ class Kernel:
         """Wait, without blocking the caller's event loop, until ``sc`` may run."""
         if not sc.seq:
             self._first_submit(sc)
-        loop = asyncio.get_running_loop()
         try:
-            waiter = self.scheduler.submit(sc, lambda: LoopWaiter(loop))
+            waiter = self.scheduler.submit(sc, _loop_waiter)
         except KernelShutdown as exc:
             self._finish(sc, CANCELLED, error=str(exc), ran=False)
             raise
@@ -627,6 +626,11 @@ class Kernel:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<aios Kernel {state} policy={self.policy.name} {self.scheduler!r}>"
+
+
+def _loop_waiter() -> LoopWaiter:
+    """A waiter woken on the calling task's loop (``submit`` makes it in the caller's thread)."""
+    return LoopWaiter(asyncio.get_running_loop())
 
 
 def _tool_timeout_error(tool: str, timeout: float) -> ToolTimeout:

@@ -100,7 +100,9 @@ class Scheduler:
                 return
             now = self.clock.now()
             core.learn(headers, now, sc)
-            woken = self._dispatch(now) if self._queued else _NOTHING
+            if not self._queued:
+                return
+            woken = self._dispatch(now)
         self._wake(woken)
 
     # -- submission ----------------------------------------------------------------------------

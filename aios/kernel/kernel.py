@@ -15,7 +15,7 @@ from aios.errors import AdmissionError, KernelShutdown, SyscallCancelled, ToolTi
 from aios.kernel.access import AccessManager
 from aios.kernel.access.redact import redact_url
 from aios.kernel.accounting import Accounting
-from aios.kernel.clock import Clock, MonotonicClock
+from aios.kernel.clock import Clock, MonotonicClock, reader
 from aios.kernel.context import (
     INSIDE_SYSCALL,
     AgentIdentity,
@@ -69,6 +69,7 @@ class Kernel:
                 return SharedCore(spec, state, now)
 
         self.clock = clock or MonotonicClock()
+        self._now = reader(self.clock)
         weights = {name: a.weight for name, a in self.config.agents.items()}
         options = PolicyOptions(
             aging_rate=self.config.aging_rate,
@@ -185,7 +186,7 @@ class Kernel:
         return Syscall(
             kind=LLM,
             agent=ident.name,
-            created_at=self.clock.now(),
+            created_at=self._now(),
             framework=framework or ident.framework or "",
             model=model,
             priority=self._priority(ident),

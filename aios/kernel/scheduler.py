@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from aios.errors import BudgetExceeded, KernelShutdown, SharedStateUnavailable
-from aios.kernel.clock import Clock
+from aios.kernel.clock import Clock, reader
 from aios.kernel.cores import AdmissionCore, Core, CoreSpec
 from aios.kernel.ledger import Charge, Ledger, LocalLedger
 from aios.kernel.policies import Policy
@@ -61,6 +61,7 @@ class Scheduler:
         #: Observe mode: every submitted syscall runs at once, whatever its core's state.
         self.immediate = immediate
         self.clock = clock
+        self._now = reader(clock)
         self.ledger: Ledger = ledger if ledger is not None else LocalLedger()
         self._measure = measure
         self._make_core: MakeCore = make_core or (lambda spec, now: Core(spec, now=now))
@@ -98,7 +99,7 @@ class Scheduler:
             core = self.cores.get(core_name)
             if core is None:
                 return
-            now = self.clock.now()
+            now = self._now()
             core.learn(headers, now, sc)
             if not self._queued:
                 return
@@ -111,7 +112,7 @@ class Scheduler:
         with self._lock:
             if self._closed:
                 raise KernelShutdown("the aios kernel has shut down; no new calls are accepted")
-            now = self.clock.now()
+            now = self._now()
             if sc.status is RUNNING:
                 self._give_back(sc, now, ran=False)
             elif sc.status in FINAL:
@@ -175,7 +176,7 @@ class Scheduler:
             raise ValueError(f"finish() needs a final status, not {status.value!r}")
         waiter = None
         with self._lock:
-            now = self.clock.now()
+            now = self._now()
             if headers is not None:
                 core = self.cores.get(sc.core_name) if sc.core_name is not None else None
                 if core is not None:

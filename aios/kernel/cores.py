@@ -99,6 +99,9 @@ class AdmissionCore(Protocol):
     #: Whether the last refusal of ``try_admit`` holds for a call of any size (slots, cool-down,
     #: request bucket, another process's turn): the scan tries no other call here in that pass.
     closed_to_all: bool
+    #: Whether the last refusal of ``try_admit`` was for slots kept for other agents (a call of
+    #: theirs may fit): unlike a refusal for its size, it tells nothing of larger calls.
+    held_for_others: bool
 
     @property
     def probing(self) -> bool:
@@ -147,6 +150,8 @@ class Core:
     waiting: bool = False
     #: ``open_until`` already tells when no call fits, before any is tried.
     closed_to_all: bool = False
+    #: ``held_from`` already tells when slots are kept for others, before a call is tried.
+    held_for_others: bool = False
     #: The buckets whose limit the configuration sets (the spec is frozen: worked out once).
     configured: frozenset[str] = field(default=frozenset(), init=False, repr=False)
 

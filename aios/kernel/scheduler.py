@@ -443,6 +443,8 @@ class Scheduler:
                         closed = {}
                     closed[name] = t
                     continue
+                if core.held_for_others:  # as ``held_from`` above: says nothing about sizes
+                    continue
                 if blocked is None:
                     if token_blocked is None:
                         token_blocked = {}

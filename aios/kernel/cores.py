@@ -102,6 +102,9 @@ class AdmissionCore(Protocol):
     #: Whether the last refusal of ``try_admit`` was for slots kept for other agents (a call of
     #: theirs may fit): unlike a refusal for its size, it tells nothing of larger calls.
     held_for_others: bool
+    #: Whether ``try_admit`` decides in this process (no round trip), checking ``open_until``
+    #: and ``held_from`` itself: a call may then be tried without asking those first.
+    decides_locally: bool
 
     @property
     def probing(self) -> bool:
@@ -152,6 +155,7 @@ class Core:
     closed_to_all: bool = False
     #: ``held_from`` already tells when slots are kept for others, before a call is tried.
     held_for_others: bool = False
+    decides_locally: bool = field(default=True, init=False, repr=False)
     #: The buckets whose limit the configuration sets (the spec is frozen: worked out once).
     configured: frozenset[str] = field(default=frozenset(), init=False, repr=False)
 

@@ -85,8 +85,12 @@ class Lease:
             _record(sc, usage)
         if sc.core_name is None or not (headers or (headers is not None and _probing(sc))):
             headers = None  # nothing ``observe`` would learn from
-        # The headers are learned as ``observe`` would, in the same step that ends the call.
-        self.kernel._finish(sc, DONE, usage_known=sc.usage_known, headers=headers)
+        # The headers are learned as ``observe`` would, in the same step that ends the call
+        # (``Kernel._finish``, inlined: nothing to cancel, so no error to wake anyone with).
+        kernel = self.kernel
+        if kernel.scheduler.finish(sc, DONE, usage_known=sc.usage_known, headers=headers):
+            if kernel.observers:
+                kernel._observe_final(sc)
 
     def fail(self, error: BaseException | str) -> None:
         self._unfollow()

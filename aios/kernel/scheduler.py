@@ -244,9 +244,12 @@ class Scheduler:
         refused = False
         for name in names:
             core = cores.get(name)
-            if core is None or core.open_until(now) or core.held_from(sc, now):
+            if core is None:
                 continue
-            core.begin_scan()
+            if not core.decides_locally:  # (a local core's ``try_admit`` checks both itself)
+                if core.open_until(now) or core.held_from(sc, now):
+                    continue
+                core.begin_scan()
             try:
                 if core.try_admit(sc, now, policy.rank(sc)):
                     refused = True

@@ -54,6 +54,8 @@ class SharedCore:
         self.closed_to_all = False
         #: Whether the last refusal was for slots kept for other agents (see ``AdmissionCore``).
         self.held_for_others = False
+        #: Admission is a round trip to the server: cheap local checks go first.
+        self.decides_locally = False
         self._cooldown_until = 0.0
         self._attempts = 0
         self._first_of_scan = True

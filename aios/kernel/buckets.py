@@ -12,7 +12,7 @@ class TokenBucket:
     provider's own counter does; it then refills from there.
     """
 
-    __slots__ = ("_last", "capacity", "level", "period")
+    __slots__ = ("_last", "capacity", "level", "period", "rate")
 
     def __init__(self, capacity: float, *, period: float = 60.0, now: float = 0.0) -> None:
         if capacity <= 0:
@@ -23,15 +23,15 @@ class TokenBucket:
         self.period = float(period)
         self.level = float(capacity)
         self._last = now
-
-    @property
-    def rate(self) -> float:
-        """Units refilled per second."""
-        return self.capacity / self.period
+        #: Units refilled per second (kept with the capacity: admission reads it on every call).
+        self.rate = self.capacity / self.period
 
     def _refill(self, now: float) -> None:
-        if now > self._last:
-            self.level = min(self.capacity, self.level + (now - self._last) * self.rate)
+        last = self._last
+        if now > last:
+            level = self.level + (now - last) * self.rate
+            capacity = self.capacity
+            self.level = capacity if level > capacity else level
             self._last = now
 
     def available(self, now: float) -> float:
@@ -40,7 +40,8 @@ class TokenBucket:
 
     def take(self, amount: float, now: float) -> None:
         """Charge ``amount`` (charging more than the level may go negative)."""
-        self._refill(now)
+        if now > self._last:
+            self._refill(now)
         self.level -= amount
 
     def give(self, amount: float, now: float) -> None:
@@ -50,8 +51,14 @@ class TokenBucket:
 
     def time_until(self, amount: float, now: float) -> float:
         """Seconds until ``amount`` (at most the capacity) is available; 0 if it is now."""
-        self._refill(now)
-        need = min(amount, self.capacity) - self.level
+        # ``_refill`` inlined: admission asks this of every bucket on every call.
+        capacity, level, last = self.capacity, self.level, self._last
+        if now > last:
+            level += (now - last) * self.rate
+            if level > capacity:
+                level = capacity
+            self.level, self._last = level, now
+        need = (amount if amount <= capacity else capacity) - level
         return 0.0 if need <= 0 else need / self.rate
 
     def resize(self, capacity: float, now: float) -> None:
@@ -59,10 +66,11 @@ class TokenBucket:
         self._refill(now)
         used = self.capacity - self.level
         self.capacity = float(capacity)
+        self.rate = self.capacity / self.period
         self.level = self.capacity - used
 
     def observe_remaining(
-        self, remaining: float, now: float, *, in_flight: float = 0.0, slack_s: float = 0.0
+        self, remaining: float, now: float, in_flight: float = 0.0, slack_s: float = 0.0
     ) -> bool:
         """Trust the provider when it has fewer units left than we can explain; True if it had.
 
@@ -73,7 +81,8 @@ class TokenBucket:
         does by more than the rounding and that refill, someone else uses the key: adopt the
         provider's count (counting what is in flight again, which errs on the safe side).
         """
-        self._refill(now)
+        if now > self._last:
+            self._refill(now)
         if self.level - in_flight > remaining + 1.0 + self.rate * max(0.0, slack_s):
             self.level = max(-math.inf, remaining)
             return True

@@ -30,6 +30,8 @@ _current: contextvars.ContextVar[AgentIdentity | None] = contextvars.ContextVar(
     "aios_agent", default=None
 )
 _inside: contextvars.ContextVar[str | None] = contextvars.ContextVar("aios_inside", default=None)
+#: The variable ``syscall_scope`` sets, for the kernel's per-call path to set without a scope object.
+INSIDE_SYSCALL = _inside
 #: The id of the outermost ``agent(...)`` scope: a run, for the per-run caps.
 _scope_run: contextvars.ContextVar[str | None] = contextvars.ContextVar("aios_run", default=None)
 _run_ids = itertools.count(1)

@@ -99,6 +99,12 @@ class AdmissionCore(Protocol):
     #: Whether the last refusal of ``try_admit`` holds for a call of any size (slots, cool-down,
     #: request bucket, another process's turn): the scan tries no other call here in that pass.
     closed_to_all: bool
+    #: Whether the last refusal of ``try_admit`` was for slots kept for other agents (a call of
+    #: theirs may fit): unlike a refusal for its size, it tells nothing of larger calls.
+    held_for_others: bool
+    #: Whether ``try_admit`` decides in this process (no round trip), checking ``open_until``
+    #: and ``held_from`` itself: a call may then be tried without asking those first.
+    decides_locally: bool
 
     @property
     def probing(self) -> bool:
@@ -147,11 +153,18 @@ class Core:
     waiting: bool = False
     #: ``open_until`` already tells when no call fits, before any is tried.
     closed_to_all: bool = False
+    #: ``held_from`` already tells when slots are kept for others, before a call is tried.
+    held_for_others: bool = False
+    decides_locally: bool = field(default=True, init=False, repr=False)
+    #: The buckets whose limit the configuration sets (the spec is frozen: worked out once).
+    configured: frozenset[str] = field(default=frozenset(), init=False, repr=False)
 
     def __post_init__(self) -> None:
         s = self.spec
-        for name, limit in configured_limits(s).items():
+        limits = configured_limits(s)
+        for name, limit in limits.items():
             self.buckets[name] = TokenBucket(limit, period=s.rate_window_s, now=self.now)
+        self.configured = frozenset(limits)
         self.probing = probes_limits(s)
 
     @property
@@ -166,7 +179,8 @@ class Core:
         """0 if the core could admit *something* now, else when that may change (inf: an event)."""
         if self.cooldown_until > now:
             return self.cooldown_until
-        if not self.has_free_slot():
+        limit = 1 if self.probing else self.spec.max_concurrency  # ``has_free_slot``, inlined
+        if limit is not None and self.in_use >= limit:
             return math.inf
         requests = self.buckets.get("requests")
         if requests is not None:
@@ -181,11 +195,14 @@ class Core:
         # ``rate_margin_s`` (0 unless configured): extra refill to wait for, for a provider that
         # counts differently from a continuously refilling bucket.
         margin = self.spec.rate_margin_s
-        if self.contended:
-            margin = max(margin, CONTENDED_MARGIN_S)
-        need = min(bucket.capacity, amount + bucket.rate * margin)
+        if self.contended and margin < CONTENDED_MARGIN_S:
+            margin = CONTENDED_MARGIN_S
+        capacity = bucket.capacity
+        need = amount + bucket.rate * margin if margin else amount
+        if need > capacity:
+            need = capacity
         need += self.pending.get(name, 0.0)
-        if need > bucket.capacity:
+        if need > capacity:
             return math.inf
         return bucket.time_until(need, now)
 
@@ -218,6 +235,8 @@ class Core:
             return wait
         latest = 0.0
         for name, bucket in self.buckets.items():
+            if name == "requests":
+                continue  # ``open_until`` just found room for this call's one request
             t = self._bucket_wait(name, bucket, charge(name, sc), now)
             if t > 0:
                 latest = max(latest, now + t)
@@ -246,12 +265,15 @@ class Core:
         """
         self.in_use += 1
         self.admitted += 1
-        self.holds.pop(sc.agent, None)
+        if self.holds:
+            self.holds.pop(sc.agent, None)
         if not self.buckets:
-            return  # nothing to charge: ``start`` has nothing to do either
-        charges = {name: charge(name, sc) for name in self.buckets}
-        for name, amount in charges.items():
-            self.pending[name] = self.pending.get(name, 0.0) + amount
+            return  # nothing to charge
+        pending = self.pending
+        charges = {}
+        for name in self.buckets:
+            amount = charges[name] = charge(name, sc)
+            pending[name] = pending.get(name, 0.0) + amount
         sc.pending_charges = charges
 
     def _arrived(self, sc: Syscall, now: float) -> None:
@@ -316,23 +338,23 @@ class Core:
         A rejection (an answer asking to retry later) proves the provider had less than we
         thought: it did not count the call, and its remaining count stands as ours."""
         slack = 0.0
-        rejected = is_rejection(headers)
+        rejected, announced = read_rate_headers(headers)
         if sc is not None:
             if rejected:
                 self._drop(sc)
-            else:
+            elif sc.pending_charges is not None:
                 self._arrived(sc, now)
-            if sc.attempt_started_at is not None:
-                slack = now - sc.attempt_started_at
+            started = sc.attempt_started_at
+            if started is not None:
+                slack = now - started
         if not self.spec.learn_limits:
             return
         self.probing = False  # the provider answered: what it says of its limits is all we learn
-        announced = rate_limits_in(headers)
         if announced is None:
             return
-        configured = self._configured()
+        configured, buckets = self.configured, self.buckets
         for bucket_name, (limit, remaining) in announced.items():
-            bucket = self.buckets.get(bucket_name)
+            bucket = buckets.get(bucket_name)
             if bucket_name in configured:
                 pass  # the configured limit stands; the provider's remaining count still counts
             elif bucket is None:
@@ -350,12 +372,9 @@ class Core:
                     bucket.level = min(bucket.available(now), remaining)
                     self.contended = True
                 elif bucket.observe_remaining(
-                    remaining, now, in_flight=self.pending.get(bucket_name, 0.0), slack_s=slack
+                    remaining, now, self.pending.get(bucket_name, 0.0), slack
                 ):
                     self.contended = True
-
-    def _configured(self) -> set[str]:
-        return set(configured_limits(self.spec))
 
     def describe(self, now: float) -> dict[str, Any]:
         return {
@@ -393,26 +412,50 @@ def configured_limits(spec: CoreSpec) -> dict[str, int]:
 
 def is_rejection(headers: Mapping[str, str]) -> bool:
     """Whether an answer asks to retry later (a 429 of either provider carries ``retry-after``)."""
-    return any(k.lower() in ("retry-after", "retry-after-ms") for k in headers)
+    return any(k.lower() in _RETRY_KEYS for k in headers)
 
 
 def rate_limits_in(headers: Mapping[str, str]) -> dict[str, tuple[float, float | None]] | None:
     """``{bucket: (limit, remaining)}`` from OpenAI's or Anthropic's rate-limit headers, or
     ``None`` when the response carries none."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    if any(k.startswith("anthropic-ratelimit-") for k in lower):
+    return read_rate_headers(headers)[1]
+
+
+def read_rate_headers(
+    headers: Mapping[str, str],
+) -> tuple[bool, dict[str, tuple[float, float | None]] | None]:
+    """``is_rejection`` and ``rate_limits_in`` in one pass over the headers (every response)."""
+    lower: dict[str, str] = {}
+    rejected = anthropic = openai = False
+    for k, v in headers.items():
+        key = k.lower()
+        lower[key] = v
+        if key.startswith("x-ratelimit-"):
+            openai = True
+        elif key.startswith("anthropic-ratelimit-"):
+            anthropic = True
+        elif key in _RETRY_KEYS:
+            rejected = True
+    if anthropic:
         table = _ANTHROPIC_KEYS
-    elif any(k.startswith("x-ratelimit-") for k in lower):
+    elif openai:
         table = _OPENAI_KEYS
     else:
-        return None
+        return rejected, None
     found: dict[str, tuple[float, float | None]] = {}
     for bucket_name, limit_key, remaining_key in table:
-        limit = _number(lower.get(limit_key))
-        if limit is not None and limit > 0:
-            found[bucket_name] = (limit, _number(lower.get(remaining_key)))
-    return found
+        text = lower.get(limit_key)
+        if text is not None:  # ``_number``, inlined: twice per bucket on every response
+            try:
+                limit = float(text)
+            except ValueError:
+                continue
+            if limit > 0:
+                found[bucket_name] = (limit, _number(lower.get(remaining_key)))
+    return rejected, found
 
+
+_RETRY_KEYS = ("retry-after", "retry-after-ms")
 
 # (bucket, limit header, remaining header), spelled out once: this runs on every response.
 _ANTHROPIC_KEYS = tuple(

@@ -15,8 +15,14 @@ from aios.errors import AdmissionError, KernelShutdown, SyscallCancelled, ToolTi
 from aios.kernel.access import AccessManager
 from aios.kernel.access.redact import redact_url
 from aios.kernel.accounting import Accounting
-from aios.kernel.clock import Clock, MonotonicClock
-from aios.kernel.context import AgentIdentity, current_agent, process_agent_name, syscall_scope
+from aios.kernel.clock import Clock, MonotonicClock, reader
+from aios.kernel.context import (
+    INSIDE_SYSCALL,
+    AgentIdentity,
+    current_agent,
+    process_agent_name,
+    syscall_scope,
+)
 from aios.kernel.cores import AdmissionCore, CoreSpec
 from aios.kernel.failures import Failure, Usage, backoff_delay, classify_generic
 from aios.kernel.lease import Lease
@@ -24,7 +30,7 @@ from aios.kernel.ledger import Ledger, Metering
 from aios.kernel.policies import PolicyOptions, make_policy
 from aios.kernel.routing import Router
 from aios.kernel.scheduler import MakeCore, Scheduler
-from aios.kernel.syscall import Kind, Status, Syscall
+from aios.kernel.syscall import CANCELLED, FAILED, KIND_VALUE, LLM, TOOL, Status, Syscall
 from aios.kernel.waiters import LoopWaiter, ThreadWaiter
 
 if TYPE_CHECKING:
@@ -63,6 +69,7 @@ class Kernel:
                 return SharedCore(spec, state, now)
 
         self.clock = clock or MonotonicClock()
+        self._now = reader(self.clock)
         weights = {name: a.weight for name, a in self.config.agents.items()}
         options = PolicyOptions(
             aging_rate=self.config.aging_rate,
@@ -184,13 +191,14 @@ class Kernel:
         """
         ident = self._identity(agent)
         candidates = self.router.resolve(api, base_url, model)
+        cores = self.scheduler.cores
         for name in candidates:
-            if self.scheduler.core(name) is None:
+            if name not in cores:
                 self.scheduler.add_core(self.router.specs[name])
         return Syscall(
-            kind=Kind.LLM,
+            kind=LLM,
             agent=ident.name,
-            created_at=self.clock.now(),
+            created_at=self._now(),
             framework=framework or ident.framework or "",
             model=model,
             priority=self._priority(ident),
@@ -217,7 +225,7 @@ class Kernel:
         if self.scheduler.core(spec.name) is None:
             self.scheduler.add_core(spec)
         return Syscall(
-            kind=Kind.TOOL,
+            kind=TOOL,
             agent=ident.name,
             created_at=self.clock.now(),
             framework=framework or ident.framework or "",
@@ -246,11 +254,12 @@ class Kernel:
 
     def acquire(self, sc: Syscall) -> Lease:
         """Block this thread until ``sc`` may run (submitting it, or re-queuing it for a retry)."""
-        self._first_submit(sc)
+        if not sc.seq:
+            self._first_submit(sc)
         try:
             waiter = self.scheduler.submit(sc, ThreadWaiter)
         except KernelShutdown as exc:
-            self._finish(sc, Status.CANCELLED, error=str(exc), ran=False)
+            self._finish(sc, CANCELLED, error=str(exc), ran=False)
             raise
         except AdmissionError:
             self._observe_final(sc)
@@ -260,7 +269,7 @@ class Kernel:
                 error = waiter.wait()  # type: ignore[attr-defined]
             except BaseException:
                 self._finish(
-                    sc, Status.CANCELLED, error="the waiting thread was interrupted", ran=False
+                    sc, CANCELLED, error="the waiting thread was interrupted", ran=False
                 )
                 raise
             if error is not None:
@@ -272,12 +281,12 @@ class Kernel:
 
     async def aacquire(self, sc: Syscall) -> Lease:
         """Wait, without blocking the caller's event loop, until ``sc`` may run."""
-        self._first_submit(sc)
-        loop = asyncio.get_running_loop()
+        if not sc.seq:
+            self._first_submit(sc)
         try:
-            waiter = self.scheduler.submit(sc, lambda: LoopWaiter(loop))
+            waiter = self.scheduler.submit(sc, _loop_waiter)
         except KernelShutdown as exc:
-            self._finish(sc, Status.CANCELLED, error=str(exc), ran=False)
+            self._finish(sc, CANCELLED, error=str(exc), ran=False)
             raise
         except AdmissionError:
             self._observe_final(sc)
@@ -287,7 +296,7 @@ class Kernel:
                 await waiter.future  # type: ignore[attr-defined]
             except asyncio.CancelledError:
                 self._finish(
-                    sc, Status.CANCELLED, error="the waiting task was cancelled", ran=False
+                    sc, CANCELLED, error="the waiting task was cancelled", ran=False
                 )
                 raise
             except AdmissionError:
@@ -304,10 +313,20 @@ class Kernel:
         error: str | None = None,
         ran: bool = True,
         usage_known: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        wake_with = SyscallCancelled(error or "cancelled") if status is Status.CANCELLED else None
-        if self.scheduler.finish(
-            sc, status, error=error, ran=ran, usage_known=usage_known, wake_with=wake_with
+        wake_with = SyscallCancelled(error or "cancelled") if status is CANCELLED else None
+        if (
+            self.scheduler.finish(
+                sc,
+                status,
+                error=error,
+                ran=ran,
+                usage_known=usage_known,
+                wake_with=wake_with,
+                headers=headers,
+            )
+            and self.observers
         ):
             self._observe_final(sc)
 
@@ -391,8 +410,12 @@ class Kernel:
         while True:
             lease = self.acquire(sc)
             try:
-                with syscall_scope(sc.kind.value):
+                # ``with syscall_scope(...)`` without the scope object (this runs on every call).
+                inside = INSIDE_SYSCALL.set(KIND_VALUE[sc.kind])
+                try:
                     result = perform(lease)
+                finally:
+                    INSIDE_SYSCALL.reset(inside)
             except Exception as exc:
                 if self._retry(lease, exc, classify):
                     continue
@@ -400,7 +423,8 @@ class Kernel:
             except BaseException:
                 lease.cancel("the caller was interrupted during the call")
                 raise
-            self._settle(lease, result, outcome, hold)
+            if outcome is not None or not hold:  # else nothing to observe yet
+                self._settle(lease, result, outcome, hold)
             return result
 
     async def acall(
@@ -416,8 +440,11 @@ class Kernel:
         while True:
             lease = await self.aacquire(sc)
             try:
-                with syscall_scope(sc.kind.value):
+                inside = INSIDE_SYSCALL.set(KIND_VALUE[sc.kind])
+                try:
                     result = await perform(lease)
+                finally:
+                    INSIDE_SYSCALL.reset(inside)
             except Exception as exc:
                 if self._retry(lease, exc, classify):
                     continue
@@ -425,7 +452,8 @@ class Kernel:
             except BaseException:
                 lease.cancel("the calling task was cancelled during the call")
                 raise
-            self._settle(lease, result, outcome, hold)
+            if outcome is not None or not hold:
+                self._settle(lease, result, outcome, hold)
             return result
 
     @staticmethod
@@ -450,7 +478,7 @@ class Kernel:
             self._refused(sc, exc)
             raise
         except BaseException:
-            self._finish(sc, Status.CANCELLED, error="interrupted while waiting for approval", ran=False)
+            self._finish(sc, CANCELLED, error="interrupted while waiting for approval", ran=False)
             raise
 
     async def aapprove(self, sc: Syscall, arguments: Any = None) -> None:
@@ -460,12 +488,12 @@ class Kernel:
             self._refused(sc, exc)
             raise
         except BaseException:
-            self._finish(sc, Status.CANCELLED, error="cancelled while waiting for approval", ran=False)
+            self._finish(sc, CANCELLED, error="cancelled while waiting for approval", ran=False)
             raise
 
     def _refused(self, sc: Syscall, exc: BaseException) -> None:
         sc.queued_at = self.clock.now()  # it never queued: it waited for nothing
-        self._finish(sc, Status.FAILED, error=f"{type(exc).__name__}: {exc}", ran=False)
+        self._finish(sc, FAILED, error=f"{type(exc).__name__}: {exc}", ran=False)
 
     def run_tool(
         self,
@@ -581,7 +609,7 @@ class Kernel:
         with self.scheduler.lock:
             running = list(self.scheduler.running)
         for sc in running:
-            self._finish(sc, Status.CANCELLED, error=reason)
+            self._finish(sc, CANCELLED, error=reason)
         return len(running)
 
     # -- lifetime -----------------------------------------------------------------------------------
@@ -611,6 +639,11 @@ class Kernel:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<aios Kernel {state} policy={self.policy.name} {self.scheduler!r}>"
+
+
+def _loop_waiter() -> LoopWaiter:
+    """A waiter woken on the calling task's loop (``submit`` makes it in the caller's thread)."""
+    return LoopWaiter(asyncio.get_running_loop())
 
 
 def _tool_timeout_error(tool: str, timeout: float) -> ToolTimeout:

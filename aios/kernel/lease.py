@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from aios.kernel.context import syscall_scope
 from aios.kernel.cores import CoreSpec
 from aios.kernel.failures import Failure, Usage, classify_generic
-from aios.kernel.syscall import Status, Syscall
+from aios.kernel.syscall import CANCELLED, DONE, FAILED, RUNNING, Syscall
 
 if TYPE_CHECKING:
     from aios.kernel.kernel import Kernel
@@ -60,7 +60,7 @@ class Lease:
 
     @property
     def active(self) -> bool:
-        return self.syscall.status is Status.RUNNING
+        return self.syscall.status is RUNNING
 
     def observe(
         self, *, usage: Usage | None = None, headers: Mapping[str, str] | None = None
@@ -68,34 +68,38 @@ class Lease:
         """Record usage and rate-limit headers without ending the call (streams, as they go)."""
         sc = self.syscall
         if usage is not None:
-            if usage.input_tokens is not None:
-                sc.input_tokens = usage.input_tokens
-            if usage.output_tokens is not None:
-                sc.output_tokens = usage.output_tokens
-            sc.usage_known = True
+            _record(sc, usage)
         if sc.core_name is None or headers is None:
             return
         # Headers without rate limits still end a core's slow start: the provider answered.
-        if headers or (sc.core is not None and sc.core.probing):
+        if headers or _probing(sc):
             self.kernel.scheduler.learn(sc.core_name, headers, sc)
 
     def succeed(
         self, *, usage: Usage | None = None, headers: Mapping[str, str] | None = None
     ) -> None:
-        self._unfollow()
-        self.observe(usage=usage, headers=headers)
-        self.kernel._finish(
-            self.syscall, Status.DONE, usage_known=self.syscall.usage_known
-        )
+        if self._followed is not None:
+            self._unfollow()
+        sc = self.syscall
+        if usage is not None:
+            _record(sc, usage)
+        if sc.core_name is None or not (headers or (headers is not None and _probing(sc))):
+            headers = None  # nothing ``observe`` would learn from
+        # The headers are learned as ``observe`` would, in the same step that ends the call
+        # (``Kernel._finish``, inlined: nothing to cancel, so no error to wake anyone with).
+        kernel = self.kernel
+        if kernel.scheduler.finish(sc, DONE, usage_known=sc.usage_known, headers=headers):
+            if kernel.observers:
+                kernel._observe_final(sc)
 
     def fail(self, error: BaseException | str) -> None:
         self._unfollow()
         text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-        self.kernel._finish(self.syscall, Status.FAILED, error=text)
+        self.kernel._finish(self.syscall, FAILED, error=text)
 
     def cancel(self, reason: str = "cancelled by the caller", *, ran: bool = True) -> None:
         self._unfollow()
-        self.kernel._finish(self.syscall, Status.CANCELLED, error=reason, ran=ran)
+        self.kernel._finish(self.syscall, CANCELLED, error=reason, ran=ran)
 
     def end(
         self,
@@ -168,8 +172,21 @@ class Lease:
         return f"<Lease {self.syscall!r} core={self.syscall.core_name!r}>"
 
 
+def _record(sc: Syscall, usage: Usage) -> None:
+    if usage.input_tokens is not None:
+        sc.input_tokens = usage.input_tokens
+    if usage.output_tokens is not None:
+        sc.output_tokens = usage.output_tokens
+    sc.usage_known = True
+
+
+def _probing(sc: Syscall) -> bool:
+    core = sc.core
+    return core is not None and core.probing
+
+
 def _abandon(kernel: Kernel, sc: Syscall) -> None:
-    kernel._finish(sc, Status.CANCELLED, error=_ABANDONED)
+    kernel._finish(sc, CANCELLED, error=_ABANDONED)
 
 
 def _keep_last(_usage: Usage | None, _item: Any) -> Usage | None:

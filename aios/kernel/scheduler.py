@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from aios.errors import BudgetExceeded, KernelShutdown, SharedStateUnavailable
-from aios.kernel.clock import Clock
+from aios.kernel.clock import Clock, reader
 from aios.kernel.cores import AdmissionCore, Core, CoreSpec
 from aios.kernel.ledger import Charge, Ledger, LocalLedger
 from aios.kernel.policies import Policy
-from aios.kernel.syscall import Status, Syscall
+from aios.kernel.syscall import CANCELLED, DONE, FAILED, FINAL, QUEUED, RUNNING, Status, Syscall
 from aios.kernel.waiters import Waiter
 
 FinalHook = Callable[[Syscall], None]
@@ -61,6 +61,7 @@ class Scheduler:
         #: Observe mode: every submitted syscall runs at once, whatever its core's state.
         self.immediate = immediate
         self.clock = clock
+        self._now = reader(clock)
         self.ledger: Ledger = ledger if ledger is not None else LocalLedger()
         self._measure = measure
         self._make_core: MakeCore = make_core or (lambda spec, now: Core(spec, now=now))
@@ -98,9 +99,11 @@ class Scheduler:
             core = self.cores.get(core_name)
             if core is None:
                 return
-            now = self.clock.now()
+            now = self._now()
             core.learn(headers, now, sc)
-            woken = self._dispatch(now) if len(self.policy) else []
+            if not self._queued:
+                return
+            woken = self._dispatch(now)
         self._wake(woken)
 
     # -- submission ----------------------------------------------------------------------------
@@ -109,27 +112,35 @@ class Scheduler:
         with self._lock:
             if self._closed:
                 raise KernelShutdown("the aios kernel has shut down; no new calls are accepted")
-            now = self.clock.now()
-            if sc.status is Status.RUNNING:
+            now = self._now()
+            if sc.status is RUNNING:
                 self._give_back(sc, now, ran=False)
-            elif sc.status.final:
+            elif sc.status in FINAL:
                 raise ValueError(f"{sc!r} has already ended; it cannot be queued again")
             if not sc.seq:
                 sc.seq = next(self._seq)
-            sc.status = Status.QUEUED
+            sc.status = QUEUED
             sc.queued_at = now
             if self.immediate:  # on no core's books: nothing to wait for, nothing to give back
                 self._admit(sc, None, now)
                 self.policy.on_dispatch(sc, now)
                 return None
-            self._enqueue(sc)
+            self.policy.push(sc)
+            if (
+                not self._queued
+                and sc.not_before <= now
+                and not sc.charges
+                and self._admit_alone(sc, now)
+            ):
+                return None
+            self._track(sc)
             self._submitting = sc
             try:
                 woken = self._dispatch(now)
             finally:
                 self._submitting = None
             waiter = None
-            if sc.status is Status.QUEUED:
+            if sc.status is QUEUED:
                 waiter = sc.waiter = make_waiter()
         refusal = self._wake(woken, skip=sc)
         if refusal is not None:
@@ -155,36 +166,49 @@ class Scheduler:
         ran: bool = True,
         usage_known: bool = False,
         wake_with: BaseException | None = None,
+        headers: Any = None,
     ) -> bool:
-        """End ``sc`` (idempotent: only the first call counts). Returns whether this call ended it."""
-        if not status.final:
+        """End ``sc`` (idempotent: only the first call counts). Returns whether this call ended it.
+
+        ``headers`` (the answer's, for a call that succeeded) are learned first, as ``learn``
+        would, under the same lock and at the same time: one pass instead of two per call."""
+        if status not in FINAL:
             raise ValueError(f"finish() needs a final status, not {status.value!r}")
+        waiter = None
         with self._lock:
-            if sc.status.final:
-                return False
-            now = self.clock.now()
-            waiter = None
-            if sc.status is Status.RUNNING:
-                core = sc.core
-                self._give_back(sc, now, ran=ran, usage_known=usage_known)
-                hold = self.policy.hold_after(sc, now) if status is Status.DONE else 0.0
-                if hold > 0 and core is not None:
-                    core.hold(sc.agent, now + hold)
+            now = self._now()
+            if headers is not None:
+                core = self.cores.get(sc.core_name) if sc.core_name is not None else None
+                if core is not None:
+                    core.learn(headers, now, sc)
+            ended = sc.status not in FINAL
+            if ended:
+                if sc.status is RUNNING:
+                    core = sc.core
+                    self._give_back(sc, now, ran=ran, usage_known=usage_known)
+                    hold = self.policy.hold_after(sc, now) if status is DONE else 0.0
+                    if hold > 0 and core is not None:
+                        core.hold(sc.agent, now + hold)
+                else:
+                    self._dequeue(sc)
+                    sc.waited_s += now - sc.queued_at
+                    waiter = sc.waiter
+                sc.status = status
+                sc.error = error
+                sc.finished_at = now
+                sc.waiter = None
+                woken = self._dispatch(now)
+                if self._on_final is not None:
+                    self._on_final(sc)
+            elif headers is not None and self._queued:
+                woken = self._dispatch(now)  # what the answer's limits let in now
             else:
-                self._dequeue(sc)
-                sc.waited_s += now - sc.queued_at
-                waiter = sc.waiter
-            sc.status = status
-            sc.error = error
-            sc.finished_at = now
-            sc.waiter = None
-            woken = self._dispatch(now)
-            if self._on_final is not None:
-                self._on_final(sc)
+                return False
         if waiter is not None:
             waiter.wake(wake_with or KernelShutdown(error or "the syscall ended before it ran"))
-        self._wake(woken)
-        return True
+        if woken:
+            self._wake(woken)
+        return ended
 
     def _give_back(self, sc: Syscall, now: float, *, ran: bool, usage_known: bool = False) -> None:
         core = sc.core
@@ -207,9 +231,42 @@ class Scheduler:
             sc.service_s += now - attempt
         sc.core = None
 
+    def _admit_alone(self, sc: Syscall, now: float) -> bool:
+        """Admit ``sc`` now if it may run, when no other call of this process waits (the usual
+        case): the decision a scan of a queue holding only ``sc`` makes, without the queue's
+        bookkeeping. ``sc`` is in the policy already; if it stays there, False (the full scan
+        then decides, budget lines and backoff included, which this path leaves to it)."""
+        policy = self.policy
+        cores = self.cores
+        names: Iterable[str] = sc.candidates
+        if sc.avoid_core is not None:
+            names = self._candidates(sc)
+        refused = False
+        for name in names:
+            core = cores.get(name)
+            if core is None:
+                continue
+            if not core.decides_locally:  # (a local core's ``try_admit`` checks both itself)
+                if core.open_until(now) or core.held_from(sc, now):
+                    continue
+                core.begin_scan()
+            try:
+                if core.try_admit(sc, now, policy.rank(sc)):
+                    refused = True
+                    continue
+            except SharedStateUnavailable:
+                return False  # the scan meets it again and fails the call as it always does
+            policy.remove(sc)
+            self._admit(sc, core, now)
+            policy.on_dispatch(sc, now)
+            if refused:  # a core that refused may have put this process in its waiting order
+                self._withdraw_idle(now)
+            return True
+        return False
+
     # -- the queue -----------------------------------------------------------------------------
-    def _enqueue(self, sc: Syscall) -> None:
-        self.policy.push(sc)
+    def _track(self, sc: Syscall) -> None:
+        """Count ``sc`` (already in the policy) as queued, and the cores it names."""
         self._queued.add(sc)
         counts = self._queued_on
         for name in sc.candidates:
@@ -241,16 +298,20 @@ class Scheduler:
         and those whose budget can never fit with the error to raise in their callers."""
         if self._closed:
             return _NOTHING
+        if not self._queued:  # nothing to admit, no timer to arm
+            self._withdraw_idle(now)
+            return _NOTHING
         woken: list[tuple[Syscall, BaseException | None]] | None = None
         wake_at = math.inf
         policy = self.policy
-        while len(policy):
+        queued = self._queued  # what the policy holds (``len(policy)`` costs a call or two)
+        while queued:
             chosen, wake_at, refused = self._choose(now, wake_at)
             if refused:
                 if woken is None:
                     woken = []
                 for sc, error in refused:
-                    self._end_queued(sc, now, Status.FAILED, f"{type(error).__name__}: {error}")
+                    self._end_queued(sc, now, FAILED, f"{type(error).__name__}: {error}")
                     woken.append((sc, error))
             if chosen is None:
                 if refused:
@@ -313,19 +374,17 @@ class Scheduler:
                 wanted.append((name, queued_on[name]))
         if wanted is None:
             return None, wake_at, _NOTHING
-        for core in cores.values():
-            core.begin_scan()
-        policy = self.policy
-        order: Iterable[Syscall] = policy.ordered()
+        # Only these cores can be tried in this pass (the others are closed or named by no call).
+        alone = True  # whether the call being submitted is the only one naming an open core
         sub = self._submitting
-        if (
-            sub is not None
-            and sub in self._queued
-            and all(n == 1 and name in sub.candidates for name, n in wanted)
-        ):
-            # Only the call being submitted names an open core: the others wait on full ones,
-            # and the scan would skip every one of them to reach it at the end of the queue.
-            order = (sub,)
+        for name, n in wanted:
+            cores[name].begin_scan()
+            if n != 1 or sub is None or name not in sub.candidates:
+                alone = False
+        policy = self.policy
+        # When only the call being submitted names an open core, the others wait on full ones,
+        # and the scan would skip every one of them to reach it at the end of the queue.
+        order: Iterable[Syscall] = (sub,) if alone and sub in self._queued else policy.ordered()
         # Per core, (input, output) estimates found too big for its token buckets: a syscall at
         # least as big in both is too big as well (charges grow with each), so it is skipped.
         token_blocked: dict[str, list[tuple[int, int]]] | None = None
@@ -334,7 +393,10 @@ class Scheduler:
             if sc.not_before > now:
                 wake_at = min(wake_at, sc.not_before)
                 continue
-            for name in self._candidates(sc):
+            names: Iterable[str] = sc.candidates
+            if sc.avoid_core is not None:
+                names = self._candidates(sc)
+            for name in names:
                 if closed is not None and name in closed:
                     continue
                 found = cores.get(name)
@@ -384,6 +446,8 @@ class Scheduler:
                         closed = {}
                     closed[name] = t
                     continue
+                if core.held_for_others:  # as ``held_from`` above: says nothing about sizes
+                    continue
                 if blocked is None:
                     if token_blocked is None:
                         token_blocked = {}
@@ -401,7 +465,7 @@ class Scheduler:
 
     def _admit(self, sc: Syscall, core: AdmissionCore | None, now: float) -> None:
         """Mark ``sc`` running on ``core`` (whose slot ``try_admit`` already reserved)."""
-        sc.status = Status.RUNNING
+        sc.status = RUNNING
         sc.core = core
         sc.core_name = core.name if core is not None else sc.candidates[0]
         sc.waited_s += now - sc.queued_at
@@ -443,7 +507,7 @@ class Scheduler:
         for sc in queued:
             self.finish(
                 sc,
-                Status.CANCELLED,
+                CANCELLED,
                 error="the aios kernel shut down before this call could run",
                 ran=False,
             )

@@ -27,10 +27,19 @@ class Status(StrEnum):
 
     @property
     def final(self) -> bool:
-        return self in _FINAL
+        return self in FINAL
 
 
-_FINAL = frozenset({Status.DONE, Status.FAILED, Status.CANCELLED})
+#: The statuses a syscall ends in (``status in FINAL`` is what ``status.final`` answers, cheaper).
+FINAL = frozenset({Status.DONE, Status.FAILED, Status.CANCELLED})
+# Members read through their enum class cost a descriptor call each (~60 ns, a dozen times per
+# syscall); the kernel's per-call path reads these plain module names instead.
+LLM, TOOL = Kind.LLM, Kind.TOOL
+QUEUED, RUNNING, DONE = Status.QUEUED, Status.RUNNING, Status.DONE
+FAILED, CANCELLED = Status.FAILED, Status.CANCELLED
+#: ``member.value`` by member: an enum's ``value`` is a Python-level property, read per call.
+KIND_VALUE: dict[Kind, str] = {k: k.value for k in Kind}
+STATUS_VALUE: dict[Status, str] = {s: s.value for s in Status}
 _ids = itertools.count(1)
 
 

@@ -23,7 +23,7 @@ from aios.kernel.access.audit import AuditLog
 from aios.kernel.access.prices import Price, PriceTable
 from aios.kernel.context import current_run_scope
 from aios.kernel.ledger import Charge
-from aios.kernel.syscall import Kind, Syscall
+from aios.kernel.syscall import LLM, TOOL, Syscall
 
 #: A rule sees a syscall at admission and returns why it is refused, or ``None`` to let it pass.
 Rule = Callable[[Syscall], "str | None"]
@@ -88,13 +88,13 @@ class AccessManager:
     def _check(self, sc: Syscall) -> None:
         rules = self.config.agents.get(sc.agent)
         if rules is not None:
-            if sc.kind is Kind.LLM and rules.allowed_models is not None and sc.model is not None:
+            if sc.kind is LLM and rules.allowed_models is not None and sc.model is not None:
                 if not any(fnmatch.fnmatchcase(sc.model, pat) for pat in rules.allowed_models):
                     raise AccessDenied(
                         f"agent {sc.agent!r} may not call model {sc.model!r}: it is not in "
                         f"`agents.{sc.agent}.allowed_models` {rules.allowed_models!r}"
                     )
-            if sc.kind is Kind.TOOL and rules.allowed_tools is not None and sc.tool is not None:
+            if sc.kind is TOOL and rules.allowed_tools is not None and sc.tool is not None:
                 if not any(fnmatch.fnmatchcase(sc.tool, pat) for pat in rules.allowed_tools):
                     raise AccessDenied(
                         f"agent {sc.agent!r} may not run tool {sc.tool!r}: it is not in "
@@ -107,7 +107,7 @@ class AccessManager:
                 raise AccessDenied(f"an access rule failed: {type(exc).__name__}: {exc}") from exc
             if reason:
                 raise AccessDenied(reason)
-        if sc.kind is Kind.LLM and self._cost_limited and self.price(sc) is None:
+        if sc.kind is LLM and self._cost_limited and self.price(sc) is None:
             setting = self._cost_setting(sc.agent)
             if setting is None:
                 return
@@ -137,7 +137,7 @@ class AccessManager:
         run = sc.run or self.run_for()
         out: list[Charge] = []
         agent_key = f"agent:{sc.agent}"
-        if sc.kind is Kind.LLM:
+        if sc.kind is LLM:
             if rules is not None and rules.token_budget is not None:
                 out.append(
                     Charge(
@@ -163,8 +163,8 @@ class AccessManager:
                     )
                 if cfg.cost_budget_usd is not None:
                     out.append(Charge("global:usd", est, cfg.cost_budget_usd, "cost_budget_usd", "USD"))
-        what, unit = ("llm_calls", "LLM calls") if sc.kind is Kind.LLM else ("tool_calls", "tool calls")
-        if sc.kind in (Kind.LLM, Kind.TOOL):
+        what, unit = ("llm_calls", "LLM calls") if sc.kind is LLM else ("tool_calls", "tool calls")
+        if sc.kind in (LLM, TOOL):
             agent_cap = getattr(rules, f"max_{what}", None) if rules is not None else None
             if agent_cap is not None:
                 out.append(
@@ -250,7 +250,7 @@ class AccessManager:
 
     def finished(self, sc: Syscall) -> None:
         """A syscall reached its final status (called once, under the scheduler's lock)."""
-        if sc.kind is Kind.LLM:
+        if sc.kind is LLM:
             sc.cost_usd = self.cost(sc) if sc.input_tokens or sc.output_tokens else 0.0
         if self.audit is not None:
             if sc.started_at is None and (sc.error or "").startswith("BudgetExceeded"):

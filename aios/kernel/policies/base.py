@@ -117,28 +117,39 @@ class SortedQueue:
             self._items.insert(i, sc)
 
     def remove(self, sc: Syscall) -> bool:
-        k = (self._key(sc), sc.seq)
         keys, items, head = self._keys, self._items, self._head
-        i = bisect.bisect_left(keys, k, head)
+        if head < len(items) and items[head] is sc:  # the first one, the usual removal
+            i = head
+        else:
+            i = self._find(sc)
+            if i < 0:
+                return False
+        if i == head:
+            items[i] = None
+            self._head = head = head + 1
+            if head == len(items):
+                keys.clear()
+                items.clear()
+                self._head = 0
+            elif head > 64 and 2 * head > len(items):
+                del keys[:head]
+                del items[:head]
+                self._head = 0
+        else:
+            del keys[i]
+            del items[i]
+        return True
+
+    def _find(self, sc: Syscall) -> int:
+        """Where ``sc`` is, or -1."""
+        k = (self._key(sc), sc.seq)
+        keys, items = self._keys, self._items
+        i = bisect.bisect_left(keys, k, self._head)
         while i < len(items) and keys[i] == k:
             if items[i] is sc:
-                if i == head:
-                    items[i] = None
-                    self._head = head = head + 1
-                    if head == len(items):
-                        keys.clear()
-                        items.clear()
-                        self._head = 0
-                    elif head > 64 and 2 * head > len(items):
-                        del keys[:head]
-                        del items[:head]
-                        self._head = 0
-                else:
-                    del keys[i]
-                    del items[i]
-                return True
+                return i
             i += 1
-        return False
+        return -1
 
     def first(self) -> Syscall | None:
         return self._items[self._head] if len(self._items) > self._head else None

@@ -52,6 +52,10 @@ class SharedCore:
         self.waiting = False
         #: Whether the last refusal holds for a call of any size (see ``AdmissionCore``).
         self.closed_to_all = False
+        #: Whether the last refusal was for slots kept for other agents (see ``AdmissionCore``).
+        self.held_for_others = False
+        #: Admission is a round trip to the server: cheap local checks go first.
+        self.decides_locally = False
         self._cooldown_until = 0.0
         self._attempts = 0
         self._first_of_scan = True
@@ -99,7 +103,7 @@ class SharedCore:
         self._first_of_scan = True
 
     def try_admit(self, sc: Syscall, now: float, rank: float = 0.0) -> float:
-        self.closed_to_all = False
+        self.closed_to_all = self.held_for_others = False
         if self.state.degraded:
             return self.local.try_admit(sc, now, rank)
         self._attempts += 1
@@ -122,7 +126,8 @@ class SharedCore:
         self.waiting = True
         # Slots, cool-down or request bucket (3), or another process's turn (2, and this
         # process's later calls rank no better): none of its other calls need a round trip.
-        self.closed_to_all = code != 1
+        self.closed_to_all = code in (2, 3)
+        self.held_for_others = code == 4
         if code == 2:
             return now + _ORDER_RECHECK_S
         return self._time(result[1], now)

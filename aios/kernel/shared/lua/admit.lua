@@ -6,10 +6,11 @@
 -- (learn.lua) or it is released (release.lua): only then do they enter the buckets.
 -- Returns {0, record} when admitted, {1, wait} when not (wait: time it may fit, -1: an event),
 -- {3, wait} when no call of any size fits before then (cool-down, slots, the request bucket),
--- {2, 0} when a better-ranked call of another process fits first. Every reply but a dry run's
--- ends with where the shared order stands, for policies whose ranks are a virtual time (see
--- ``Policy.shared_floor``): the best rank waiting in another process, else the rank admitted
--- last here by any process ('' before the first).
+-- {4, wait} when the free slots are kept for other agents (a call of theirs may fit: this says
+-- nothing about sizes), {2, 0} when a better-ranked call of another process fits first. Every
+-- reply but a dry run's ends with where the shared order stands, for policies whose ranks are a
+-- virtual time (see ``Policy.shared_floor``): the best rank waiting in another process, else the
+-- rank admitted last here by any process ('' before the first).
 local now, lease, pid = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 local rank, ttl, cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local window, margin = tonumber(ARGV[7]), tonumber(ARGV[8])
@@ -40,7 +41,7 @@ end
 
 -- 0 if a call needing `need` (r t i o) for `who` fits now, else when it may (-1: an event);
 -- then, when no call of any size fits now either, the time one may (else 0): a process need
--- not try its other waiting calls before then.
+-- not try its other waiting calls before then; then whether the slots are kept for others.
 local function fits(need, who)
   local cool = f('cool', 0)
   if cool > now then return cool, cool end
@@ -67,7 +68,7 @@ local function fits(need, who)
       end
     end
     -- Slots kept for other agents: a call of an agent they are kept for may still fit.
-    if held > 0 and in_use + held >= limit then return first_end, 0 end
+    if held > 0 and in_use + held >= limit then return first_end, 0, true end
   end
   local latest, all = 0, 0
   for n, b in ipairs(BUCKETS) do
@@ -88,7 +89,7 @@ local function fits(need, who)
 end
 
 local mine = {tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17])}
-local wait, all = fits(mine, agent)
+local wait, all, held = fits(mine, agent)
 if dry then
   save()
   return {wait == 0 and 0 or 1, tostring(wait)}
@@ -109,6 +110,7 @@ redis.call('ZADD', KEYS[6], now + ttl, pid)
 if wait ~= 0 then
   save()
   if all ~= 0 then return {3, tostring(all), order_floor(pid)} end
+  if held then return {4, tostring(wait), order_floor(pid)} end
   return {1, tostring(wait), order_floor(pid)}
 end
 

@@ -33,9 +33,34 @@ def _is_mapping(obj: Any) -> bool:
     return known
 
 
+#: Whether instances of a type are pydantic (v2) models, whose fields and extras are plain dicts.
+_IS_MODEL: dict[type, bool] = {}
+#: Whether a model class has an attribute of that name (a property, a method) outside its fields.
+_ON_CLASS: dict[tuple[type, str], bool] = {}
+
+
 def _field(obj: Any, name: str) -> Any:
     if _is_mapping(obj):
         return obj.get(name)
+    kind = type(obj)
+    model = _IS_MODEL.get(kind)
+    if model is None:
+        model = _IS_MODEL[kind] = hasattr(kind, "__pydantic_fields__") and hasattr(obj, "__dict__")
+    if model:
+        # A name a model lacks (``prompt_tokens`` on Anthropic's usage) would cost ``getattr`` a
+        # raised and caught AttributeError, on the instance and again on the class: µs per miss.
+        fields = obj.__dict__
+        if name in fields:
+            return fields[name]
+        extra = getattr(obj, "__pydantic_extra__", None)
+        if extra and name in extra:
+            return extra[name]
+        key = (kind, name)
+        on_class = _ON_CLASS.get(key)
+        if on_class is None:
+            on_class = _ON_CLASS[key] = hasattr(kind, name)
+        if not on_class:
+            return None
     return getattr(obj, name, None)
 
 

@@ -77,6 +77,9 @@ class Plugins:
         self.pm.add_hookspecs(hookspecs)
         self.adapters: dict[str, Adapter] = {}
         self.errors: dict[str, str] = {}
+        #: The plugins that failed while the built-ins and entry points were loaded (``errors``
+        #: also gains those that fail later, registered at run time or failing in a hook).
+        self.load_errors: dict[str, str] = {}
         #: ``(name, value)`` of each entry point of the group, once loaded.
         self.entry_points: list[tuple[str, str]] = []
         self._builtins = tuple(builtins)
@@ -103,6 +106,7 @@ class Plugins:
                 for ep in found:
                     self._add(ep.name, ep.load, origin=f" from {ep.value}")
             self._check_pending()
+            self.load_errors = dict(self.errors)
             self._ready = True
 
     def register(self, plugin: Any, name: str | None = None) -> None:

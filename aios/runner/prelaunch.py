@@ -79,7 +79,7 @@ def _registry_facts() -> dict[str, Any]:
         "adapters": {name: a.module.split(".", 1)[0] for name, a in registry.adapters.items()},
         "entry_points": [list(ep) for ep in registry.entry_points],
     }
-    if path is not None and not registry.errors:  # a failing plugin may work next time
+    if path is not None and not registry.load_errors:  # a failing plugin may work next time
         _write(path, found)
     return found
 

@@ -48,6 +48,17 @@ def test_adapter_modules_are_cached_and_refreshed_when_packages_change(
     assert adapter_modules() == expected
 
 
+def test_a_plugin_failing_after_loading_does_not_stop_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A hook that failed at run time (or a plugin a program registered itself) says nothing of
+    # what the next `aios run` loads: the cache is written all the same.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setitem(plugins().errors, "flaky-observer", "failed in aios_syscall_observer")
+    adapter_modules()
+    assert len(list((tmp_path / "cache" / "aios").glob("run-adapters-*.json"))) == 1
+
+
 def test_a_cache_that_cannot_be_written_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("")

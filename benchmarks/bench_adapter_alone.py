@@ -22,8 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +31,7 @@ from typing import Any
 os.environ.setdefault("OTEL_SDK_DISABLED", "true")
 
 from bench_adapter_overhead import CANNED, MESSAGES  # this folder is first on sys.path
+from tree_compare import compare_trees
 
 # A limit far above what the rounds send: no call waits for the bucket (a wait's timer wake-ups
 # would be counted as CPU), yet the kernel learns and charges it as it would any limit.
@@ -170,29 +169,6 @@ def measure(case: str, calls: int, rounds: int) -> float:
     return gated - plain
 
 
-def compare(before: Path, after: Path, pairs: int, calls: int, rounds: int) -> None:
-    here = str(Path(__file__).resolve().parent)
-    seen: dict[str, dict[str, list[float]]] = {c: {"before": [], "after": []} for c in CASES}
-    for _ in range(pairs):
-        for case in CASES:
-            for side, tree in (("before", before), ("after", after)):
-                env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree.resolve()), here])}
-                argv = ["--case", case, "--calls", str(calls), "--rounds", str(rounds)]
-                out = subprocess.run(
-                    [sys.executable, __file__, *argv],
-                    env=env, capture_output=True, text=True, check=True,
-                )
-                seen[case][side].append(float(out.stdout.strip()))
-    import openai
-
-    print(f"python {sys.version.split()[0]}, openai {openai.__version__}; {pairs} alternating runs per tree")
-    print("| case | before µs | after µs | after / before |")
-    print("|---|---:|---:|---:|")
-    for case, sides in seen.items():
-        b, a = statistics.median(sides["before"]), statistics.median(sides["after"])
-        print(f"| {case} | {b:.1f} | {a:.1f} | {a / b:.2f} |")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--case", choices=CASES, default="openai-sync")
@@ -202,7 +178,14 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3)
     args = parser.parse_args()
     if args.compare:
-        compare(args.compare[0], args.compare[1], args.pairs, args.calls, args.rounds)
+        import openai
+
+        common = ["--calls", str(args.calls), "--rounds", str(args.rounds)]
+        compare_trees(
+            __file__, {case: ["--case", case, *common] for case in CASES}, *args.compare,
+            pairs=args.pairs, title=f"python {sys.version.split()[0]}, openai {openai.__version__}",
+            header="case",
+        )
         return
     run: Callable[[str, int, int], float] = measure
     print(f"{run(args.case, args.calls, args.rounds):.1f}")

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from tree_compare import compare_trees  # this folder is first on sys.path
 
 os.environ.setdefault("OTEL_SDK_DISABLED", "true")
 
@@ -64,25 +64,6 @@ def measure(calls: int, rounds: int, limits: bool) -> float:
     return best
 
 
-def compare(before: Path, after: Path, pairs: int, calls: int, rounds: int) -> None:
-    seen: dict[str, dict[str, list[float]]] = {c: {"before": [], "after": []} for c in CASES}
-    for _ in range(pairs):
-        for case, flags in CASES.items():
-            for side, tree in (("before", before), ("after", after)):
-                env = {**os.environ, "PYTHONPATH": str(tree.resolve())}
-                argv = ["--calls", str(calls), "--rounds", str(rounds), *flags]
-                out = subprocess.run(
-                    [sys.executable, __file__, *argv], env=env, capture_output=True, text=True, check=True
-                )
-                seen[case][side].append(float(out.stdout.strip()))
-    print(f"python {sys.version.split()[0]}; {pairs} alternating runs per tree")
-    print("| kernel alone, per call | before µs | after µs | after / before |")
-    print("|---|---:|---:|---:|")
-    for case, sides in seen.items():
-        b, a = statistics.median(sides["before"]), statistics.median(sides["after"])
-        print(f"| {case} | {b:.1f} | {a:.1f} | {a / b:.2f} |")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calls", type=int, default=3000)
@@ -92,7 +73,12 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3)
     args = parser.parse_args()
     if args.compare:
-        compare(args.compare[0], args.compare[1], args.pairs, args.calls, args.rounds)
+        common = ["--calls", str(args.calls), "--rounds", str(args.rounds)]
+        cases = {case: [*common, *flags] for case, flags in CASES.items()}
+        compare_trees(
+            __file__, cases, *args.compare, pairs=args.pairs,
+            title=f"python {sys.version.split()[0]}", header="kernel alone, per call",
+        )
         return
     print(f"{measure(args.calls, args.rounds, not args.no_limits):.1f}")
 

@@ -130,22 +130,9 @@ def _fold(tallies: tuple[Tally, ...], sc: Syscall) -> None:
             t.errors += 1
         elif cancelled:
             t.cancelled += 1
-        # Sample.add, inlined (twice per tally).
-        sample = t.waits
-        sample.count = count = sample.count + 1
-        sample.total += wait
-        if count <= SAMPLE_SIZE:
-            sample.values.append(wait)
-        elif count == sample._next:
-            sample._keep(wait)
+        t.waits.add(wait)
         if turnaround is not None:
-            sample = t.turnarounds
-            sample.count = count = sample.count + 1
-            sample.total += turnaround
-            if count <= SAMPLE_SIZE:
-                sample.values.append(turnaround)
-            elif count == sample._next:
-                sample._keep(turnaround)
+            t.turnarounds.add(turnaround)
 
 
 def _summary(what: str, sample: Sample) -> dict[str, float]:

@@ -222,12 +222,12 @@ class Kernel:
     ) -> Syscall:
         ident = self._identity(agent)
         spec = self.router.tool_core(tool)
-        if self.scheduler.core(spec.name) is None:
+        if spec.name not in self.scheduler.cores:
             self.scheduler.add_core(spec)
         return Syscall(
             kind=TOOL,
             agent=ident.name,
-            created_at=self.clock.now(),
+            created_at=self._now(),
             framework=framework or ident.framework or "",
             tool=tool,
             priority=self._priority(ident),

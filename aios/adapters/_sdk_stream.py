@@ -22,7 +22,7 @@ import functools
 import json
 import sys
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from aios.adapters._sdk_usage import merge, response_model, usage_of_payload
@@ -49,15 +49,20 @@ class StreamWatch:
         "broken",
         "complete",
         "error_event",
+        "headers",
         "lease",
         "raw",
         "sse",
         "usage",
     )
 
-    def __init__(self, lease: Lease, *, sse: bool) -> None:
+    def __init__(
+        self, lease: Lease, *, sse: bool, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.lease = lease
         self.sse = sse
+        #: The answer's rate-limit headers, if not learned when it opened (see ``Lease.opened``).
+        self.headers = headers
         self.usage: Usage | None = None
         self.complete = False
         self.error_event: str | None = None
@@ -159,6 +164,7 @@ class StreamWatch:
             error=self.broken or self.error_event,
             usage=self.usage,
             reason="the response was closed before the provider finished sending it",
+            headers=self.headers,
         )
 
 
@@ -236,10 +242,13 @@ def _flavour(response: Any) -> tuple[type[Any], type[Any], type[Any]]:
     return found
 
 
-def watch_response(response: Any, lease: Lease, *, sse: bool) -> StreamWatch:
-    """Make closing ``response`` (an open ``httpx``/``httpx2`` response) end ``lease``."""
+def watch_response(
+    response: Any, lease: Lease, *, sse: bool, headers: Mapping[str, str] | None = None
+) -> StreamWatch:
+    """Make closing ``response`` (an open ``httpx``/``httpx2`` response) end ``lease``, and
+    learn ``headers`` then."""
     async_base, sync_cls, async_cls = _flavour(response)
-    watch = StreamWatch(lease, sse=sse)
+    watch = StreamWatch(lease, sse=sse, headers=headers)
     inner = response.stream
     if isinstance(inner, async_base):
         response.stream = async_cls(inner, watch)

@@ -351,14 +351,14 @@ def _settle(lease: Lease, result: Any, response: Any, info: CallInfo) -> None:
     """End the lease now, or, for a body still being read, when the response is closed."""
     headers = rate_limit_headers(response)
     if response is not None and not response.is_closed:
-        lease.observe(headers=headers)
+        kept = lease.opened(headers)
         try:
-            watch_response(response, lease, sse=info.stream)
+            watch_response(response, lease, sse=info.stream, headers=kept)
         except Exception as exc:  # an HTTP library we do not know: never cost the caller its call
             log.warning(
                 "aios could not watch an open %s response (%r); ending its syscall now", info.api, exc
             )
-            lease.succeed()
+            lease.succeed(headers=kept)
         return
     model = response_model(result)
     if model is not None:

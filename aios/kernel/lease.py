@@ -75,6 +75,24 @@ class Lease:
         if headers or _probing(sc):
             self.kernel.scheduler.learn(sc.core_name, headers, sc)
 
+    def opened(self, headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
+        """An answer arrived whose body is still to come (a stream): returns the headers to end
+        the call with, or ``None`` if they were learned now.
+
+        A core still in its slow start learns them at once (nothing else is admitted until it
+        does). Otherwise they are learned when the call ends, in the step that ends it: one
+        locked step (one round trip with shared state) per call instead of two. Learning later
+        errs on the safe side: the call's charge stays in flight meanwhile, and the provider's
+        remaining count, taken before the calls admitted since, can only look higher than ours.
+        """
+        sc = self.syscall
+        if headers is None or sc.core_name is None:
+            return None
+        if _probing(sc):
+            self.observe(headers=headers)
+            return None
+        return headers
+
     def succeed(
         self, *, usage: Usage | None = None, headers: Mapping[str, str] | None = None
     ) -> None:
@@ -108,21 +126,23 @@ class Lease:
         error: BaseException | str | None = None,
         usage: Usage | None = None,
         reason: str = _CLOSED,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         """End a held call by the one rule: an error fails it, its end is done, else cancelled.
 
         A ``BaseException`` that is not an ``Exception`` (``GeneratorExit``, task cancellation,
-        ``KeyboardInterrupt``) is an interruption, not a failure of the call.
+        ``KeyboardInterrupt``) is an interruption, not a failure of the call. ``headers`` are
+        those :meth:`opened` kept: learned whatever the outcome (the provider did answer).
         """
         if error is not None and not isinstance(error, (str, Exception)):
             error, completed = None, False
         if error is not None:
-            self.observe(usage=usage)
+            self.observe(usage=usage, headers=headers)
             self.fail(error)
         elif completed:
-            self.succeed(usage=usage)
+            self.succeed(usage=usage, headers=headers)
         else:
-            self.observe(usage=usage)
+            self.observe(usage=usage, headers=headers)
             self.cancel(reason)
 
     # -- abandonment ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 openai = pytest.importorskip("openai")
@@ -234,6 +235,60 @@ async def test_async_responses_stream(patched: Kernel, sim: SimServer, aclient: 
     assert kinds[-1] == "response.completed"
     assert [r["status"] for r in llm_records(patched)] == ["done"]
     assert_usage_matches_sim(patched, sim)
+
+
+@pytest.fixture(scope="module")
+def limited_sim() -> Iterator[SimServer]:
+    """An instant sim whose answers carry rate-limit headers: 60 requests a minute."""
+    with SimServer("--profile", "instant", "--rpm", "60") as server:
+        yield server
+
+
+def _llm_core(k: Kernel) -> dict[str, Any]:
+    [core] = [c for name, c in k.stats()["cores"].items() if not name.startswith("tool:")]
+    return core
+
+
+def test_a_streams_headers_end_the_slow_start_when_it_opens(
+    patched: Kernel, limited_sim: SimServer
+) -> None:
+    limited_sim.reset()
+    client = openai.OpenAI(base_url=limited_sim.openai_base_url, api_key="sim-key")
+    with client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True) as stream:
+        # Nothing else may be admitted until the first answer's limits are known: learned at once.
+        core = _llm_core(patched)
+        assert core["probing"] is False and core["buckets"]["requests"]["capacity"] == 60
+        list(stream)
+    assert [r["status"] for r in llm_records(patched)] == ["done"]
+
+
+@pytest.mark.parametrize("end", ["read", "closed"])
+def test_a_streams_headers_are_learned_when_it_ends(
+    patched: Kernel, limited_sim: SimServer, end: str
+) -> None:
+    limited_sim.reset()
+    client = openai.OpenAI(base_url=limited_sim.openai_base_url, api_key="sim-key")
+    client.chat.completions.create(model=MODEL, messages=MESSAGES)  # the limits are known now
+    # Another client spends 20 of the key's 60 requests behind the kernel's back.
+    for _ in range(20):
+        httpx.post(
+            f"{limited_sim.openai_base_url}/chat/completions",
+            json={"model": MODEL, "messages": MESSAGES},
+            headers={"Authorization": "Bearer sim-key"},
+        ).raise_for_status()
+    stream = client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
+    # The answer's headers say so, but they are learned in the step that ends the call.
+    core = _llm_core(patched)
+    assert core["contended"] is False and core["buckets"]["requests"]["available"] > 50
+    if end == "read":
+        list(stream)
+    else:
+        stream.close()
+    core = _llm_core(patched)
+    assert core["contended"] is True  # learned, whether the stream was read or abandoned
+    assert core["buckets"]["requests"]["available"] < 45
+    statuses = [r["status"] for r in llm_records(patched)]
+    assert statuses == ["done", "done" if end == "read" else "cancelled"]
 
 
 # -- what is and is not a syscall --------------------------------------------------------------------

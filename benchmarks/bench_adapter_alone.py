@@ -69,7 +69,19 @@ SSE = b"".join(
          "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}},
     )
 ) + b"data: [DONE]\n\n"
-CASES = ("openai-sync", "openai-async", "openai-stream", "anthropic-sync")
+#: A longer answer as OpenAI streams it with ``include_usage``: 40 content chunks, each read from
+#: the socket on its own and carrying ``"usage":null``, then the usage chunk and ``[DONE]``.
+_HEAD = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "gpt-4o-mini", "usage": None}
+SSE_40 = [
+    b"data: " + json.dumps({**_HEAD, "choices": [{"index": 0, "delta": {"content": f" word{i}"}}]},
+                           separators=(",", ":")).encode() + b"\n\n"
+    for i in range(40)
+] + [
+    b"data: " + json.dumps({**_HEAD, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 40,
+                            "total_tokens": 45}}, separators=(",", ":")).encode() + b"\n\n",
+    b"data: [DONE]\n\n",
+]
+CASES = ("openai-sync", "openai-async", "openai-stream", "openai-stream-40", "anthropic-sync")
 
 
 def measure(case: str, calls: int, rounds: int) -> float:
@@ -95,7 +107,8 @@ def measure(case: str, calls: int, rounds: int) -> float:
         url, canned, headers = "/v1/messages", ANTHROPIC_CANNED, ANTHROPIC_HEADERS
         body = {"model": "claude-haiku-4-5", "messages": MESSAGES, "max_tokens": 16}
         client = sdk.Anthropic(base_url="http://127.0.0.1:9", api_key="k")
-    stream = case == "openai-stream"
+    stream = case.startswith("openai-stream")
+    chunks = SSE_40 if case == "openai-stream-40" else [SSE]
     if stream:
         body = {**body, "stream": True}
     result = cast_to.model_validate(canned)
@@ -105,7 +118,7 @@ def measure(case: str, calls: int, rounds: int) -> float:
 
     class Body(http.SyncByteStream):  # type: ignore[misc,name-defined]
         def __iter__(self) -> Iterator[bytes]:
-            yield SSE
+            yield from chunks
 
     def before_first_attempt(options: Any) -> None:
         if options.idempotency_key is None:  # the SDK's ``request`` makes it, unless aios did

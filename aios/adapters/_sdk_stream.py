@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import sys
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
+
+from orjson import loads
 
 from aios.adapters._sdk_usage import merge, response_model, usage_of_payload
 from aios.kernel.failures import Usage
@@ -31,9 +32,12 @@ from aios.kernel.lease import Lease
 
 # The event types after which a provider sends nothing more of interest.
 _TERMINAL = frozenset({"message_stop", "response.completed", "response.incomplete", "response.failed"})
+_TERMINAL_NAMES = frozenset(name.encode() for name in _TERMINAL)
 # Data lines worth parsing: usage (OpenAI's last chunk, Anthropic's message events, the
 # Responses API's final events, which also carry an ``error``) and errors.
-_INTERESTING = (b'"usage"', b'"error"')
+_USAGE, _ERROR, _DONE = b'"usage"', b'"error"', b"[DONE]"
+# OpenAI's ``include_usage`` puts a null usage on every chunk before the last.
+_NO_USAGE = (b'"usage":null', b'"usage": null')
 #: Bytes of a non-SSE body kept to read its usage at the end (bodies are small JSON documents).
 _BODY_LIMIT = 4 << 20
 
@@ -85,15 +89,28 @@ class StreamWatch:
         if self.raw is not None:
             self.raw.append(chunk)
         data = self._buf + chunk if self._buf else chunk
-        lines = data.split(b"\n")
-        self._buf = lines.pop()
-        usage, error = _INTERESTING
-        for line in lines:
-            # Most lines are blank (between events) or content deltas: skipped without a call.
-            if line and (
-                not line.startswith(b"data:") or usage in line or error in line or b"[DONE]" in line
-            ):
-                self._line(line)
+        end = data.rfind(b"\n") + 1
+        if end == 0:  # no line ended yet
+            self._buf = data
+            return chunk
+        if end < len(data):
+            self._buf = data[end:]
+            data = data[:end]
+        else:
+            self._buf = b""
+        # Most chunks carry content deltas only: passed on without looking at their lines.
+        # (``find`` rather than ``in``: a bytes ``in`` first tries its operand as an int, at
+        # twice the cost, and this runs for every chunk.)
+        find = data.find
+        if find(b"event:") >= 0 or find(_DONE) >= 0 or find(_ERROR) >= 0 or _usage_in(data):
+            for line in data.split(b"\n"):
+                if line and (
+                    not line.startswith(b"data:")
+                    or line.find(_USAGE) >= 0
+                    or line.find(_ERROR) >= 0
+                    or line.find(_DONE) >= 0
+                ):
+                    self._line(line)
         return chunk
 
     def failed(self, exc: BaseException) -> None:
@@ -103,18 +120,18 @@ class StreamWatch:
     def _line(self, line: bytes) -> None:
         if line.startswith(b"data:"):
             payload = line[5:].strip()
-            if payload == b"[DONE]":
+            if payload == _DONE:
                 self.complete = True
-            elif _INTERESTING[0] in payload or _INTERESTING[1] in payload:
+            elif payload.find(_ERROR) >= 0 or _usage_in(payload):
                 try:
-                    self._event(json.loads(payload))
+                    self._event(loads(payload))
                 except ValueError:
                     pass
         elif line.startswith(b"event:"):
-            name = line[6:].strip().decode("utf-8", "replace")
-            if name in _TERMINAL:
+            name = line[6:].strip()
+            if name in _TERMINAL_NAMES:
                 self.complete = True
-            elif name == "error":
+            elif name == b"error":
                 self.error_event = self.error_event or "the provider sent an error event mid-stream"
 
     def _event(self, event: Any) -> None:
@@ -151,7 +168,7 @@ class StreamWatch:
             _keep_content(self, self.lease.syscall.content)
         if not self.sse and self.complete and self._body:
             try:
-                body = json.loads(b"".join(self._body))
+                body = loads(b"".join(self._body))
                 self.usage = usage_of_payload(body)
                 model = response_model(body)
                 if model is not None:
@@ -166,6 +183,12 @@ class StreamWatch:
             reason="the response was closed before the provider finished sending it",
             headers=self.headers,
         )
+
+
+def _usage_in(data: bytes) -> bool:
+    """Whether ``data`` holds a usage that is not null."""
+    found = data.count(_USAGE)
+    return found > 0 and found > data.count(_NO_USAGE[0]) + data.count(_NO_USAGE[1])
 
 
 def _keep_content(watch: StreamWatch, content: dict[str, Any]) -> None:

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-import json
 import logging
 import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from orjson import loads
 
 from aios.adapters._sdk_stream import watch_response
 from aios.adapters._sdk_usage import (
@@ -403,6 +404,6 @@ def _result_usage(result: Any, response: Any) -> Usage | None:
     if "json" not in raw.headers.get("content-type", ""):
         return None
     try:
-        return usage_of_payload(json.loads(raw.content))
+        return usage_of_payload(loads(raw.content))
     except ValueError:
         return None

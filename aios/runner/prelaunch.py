@@ -18,22 +18,26 @@ import json
 import os
 import sys
 import zlib
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
 
 from aios._version import __version__
+
+TYPE_CHECKING = False  # typing, collections.abc and pathlib: annotations only (see launch)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 #: The policy of a kernel booted from the defaults (``KernelConfig.policy``; a test keeps them equal).
 DEFAULT_POLICY = "fifo"
 
 #: Bumped when the cache file's content changes shape.
 _FORMAT = 2
-_ADAPTERS_DIR = Path(__file__).resolve().parent.parent / "adapters"
+_ADAPTERS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "adapters")
 
 
 def config_given(
-    explicit: Sequence[object | None], environ: Mapping[str, str] | None = None, cwd: Path | None = None
+    explicit: Sequence[object | None],
+    environ: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> bool:
     """Whether anything could make the program's config differ from the defaults.
 
@@ -42,11 +46,12 @@ def config_given(
     environ = os.environ if environ is None else environ
     if any(v is not None for v in explicit) or any(k.startswith("AIOS_") for k in environ):
         return True
-    cwd = cwd or Path.cwd()
-    if (cwd / "aios.toml").exists():
+    folder = os.getcwd() if cwd is None else os.fspath(cwd)
+    if os.path.exists(os.path.join(folder, "aios.toml")):
         return True
     try:
-        return b"aios" in (cwd / "pyproject.toml").read_bytes()
+        with open(os.path.join(folder, "pyproject.toml"), "rb") as f:
+            return b"aios" in f.read()
     except OSError:
         return False
 
@@ -66,7 +71,8 @@ def _registry_facts() -> dict[str, Any]:
     path = _cache_file(key)
     if path is not None:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
             if data.get("key") == key and isinstance(data.get("adapters"), dict):
                 return dict(data)
         except (OSError, ValueError):
@@ -118,21 +124,23 @@ def _cache_key() -> list[object]:
     return [_FORMAT, sys.executable, __version__, bool(os.environ.get("AIOS_NO_ENTRY_POINTS")), stamps]
 
 
-def _cache_file(key: list[object]) -> Path | None:
+def _cache_file(key: list[object]) -> str | None:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     if not os.path.isabs(base):
         return None
     # One file per key (sys.path starts with the working directory): runs from several
     # directories do not evict each other. The file holds the whole key, so a clash is a miss.
     tag = zlib.crc32(json.dumps(key).encode())
-    return Path(base) / "aios" / f"run-adapters-{tag:08x}.json"
+    return os.path.join(base, "aios", f"run-adapters-{tag:08x}.json")
 
 
-def _write(path: Path, data: object) -> None:
+def _write(path: str, data: object) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data), encoding="utf-8")
+        folder, name = os.path.split(path)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps(data))
         os.replace(tmp, path)
     except OSError:
         pass  # no cache: the next run asks the registry again

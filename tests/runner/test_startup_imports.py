@@ -13,13 +13,14 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 _OBSERVE = """
 import json, os, sys
-out, program = sys.argv[1], sys.argv[2]
+out, program, entry = sys.argv[1], sys.argv[2], sys.argv[3]
 real = os.execve
 
 def observe(path, argv, env):
@@ -29,9 +30,14 @@ def observe(path, argv, env):
 
 os.execve = observe
 sys.argv = ["aios", "run", "--quiet", program]
-from aios.cli import main
+module, name = entry.split(":")
+main = getattr(__import__(module, fromlist=[name]), name)
 main()
 """
+
+#: What the installed ``aios`` command runs (what users type), as pyproject declares it.
+with open(Path(__file__).resolve().parents[2] / "pyproject.toml", "rb") as _f:
+    ENTRY_POINT: str = tomllib.load(_f)["project"]["scripts"]["aios"]
 
 #: Modules the run path must not load: other subcommands, the live view, servers, telemetry.
 _HEAVY = (
@@ -56,6 +62,23 @@ _HEAVY = (
     "wrapt",
     "pluggy",
     "importlib.metadata",
+)
+
+#: What a plain ``aios run PROGRAM`` must not load either (the typer app parses only the rest):
+#: typer and click, and the standard library's heavier modules, ≈ 50 ms before the program.
+_NOT_ON_THE_PLAIN_PATH = (
+    "typer",
+    "click",
+    "aios.cli",
+    "aios.runner.cli",
+    "pathlib",
+    "dataclasses",
+    "inspect",
+    "typing",
+    "tempfile",
+    "subprocess",
+    "shutil",
+    "uuid",
 )
 
 #: What the program's own process must not have loaded at its first line, before it imports a
@@ -85,7 +108,8 @@ def _loaded(names: list[str], prefix: str) -> list[str]:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="aios run replaces itself with the program only on POSIX")
-def test_aios_run_imports_no_other_subcommand_before_exec(tmp_path: Path) -> None:
+@pytest.mark.parametrize("entry", [ENTRY_POINT, "aios.cli:main"], ids=["aios command", "typer app"])
+def test_aios_run_imports_no_other_subcommand_before_exec(tmp_path: Path, entry: str) -> None:
     marker = tmp_path / "ran"
     program = tmp_path / "tiny.py"
     program.write_text(f"open({str(marker)!r}, 'w').write('yes')\n", encoding="utf-8")
@@ -93,7 +117,7 @@ def test_aios_run_imports_no_other_subcommand_before_exec(tmp_path: Path) -> Non
     cache = tmp_path / "cache"
     for _ in range(2):  # the first run fills the cache of adapter modules; the second uses it
         proc = subprocess.run(
-            [sys.executable, "-c", _OBSERVE, str(seen), str(program)],
+            [sys.executable, "-c", _OBSERVE, str(seen), str(program), entry],
             env=_child_env(cache),
             cwd=tmp_path,
             capture_output=True,
@@ -104,9 +128,13 @@ def test_aios_run_imports_no_other_subcommand_before_exec(tmp_path: Path) -> Non
         assert marker.read_text() == "yes"  # the exec happened and the program ran
     assert list(cache.glob("aios/run-adapters-*.json"))
     names: list[str] = json.loads(seen.read_text())
-    assert "aios.runner.cli" in names  # observed on the run path, not before it
-    heavy = {prefix: _loaded(names, prefix) for prefix in _HEAVY}
+    assert "aios.runner.start" in names  # observed on the run path, not before it
+    plain = entry == ENTRY_POINT  # the command users type takes the plain path
+    heavy = {
+        prefix: _loaded(names, prefix) for prefix in (*_HEAVY, *(_NOT_ON_THE_PLAIN_PATH if plain else ()))
+    }
     assert {p: found for p, found in heavy.items() if found} == {}
+    assert ("typer" in names) is not plain
 
 
 def test_import_aios_loads_only_its_version_until_a_name_is_used() -> None:

@@ -1,12 +1,11 @@
 """Build the program's environment and replace this process with it (``exec``).
 
-Imported by ``aios run`` before the program starts: only modules Python has loaded at start-up
-(and ``json``) at import time, since each one more is time the program waits for on every run.
+Imported by ``aios run`` before the program starts: only modules Python has loaded at start-up,
+since each one more is time the program waits for on every run.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -119,8 +118,24 @@ def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict
     out[env.TRIGGERS] = ",".join(trigger_modules(opts.frameworks))
     # What every process would find scanning the plugin group (aios.adapters.plugins).
     found = {"python": sys.executable, "pythonpath": out["PYTHONPATH"], "entry_points": entry_points()}
-    out[env.ENTRY_POINTS] = json.dumps(found)
+    out[env.ENTRY_POINTS] = dumps(found)
     return out
+
+
+def dumps(value: object) -> str:
+    """``json.dumps(value)``, without importing ``json`` (and ``re``, ``enum``) when the text in
+    ``value`` needs no escaping: printable ASCII without quotes or backslashes, as paths and
+    entry points usually are."""
+    if isinstance(value, str):
+        if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+            return f'"{value}"'
+    elif isinstance(value, list | tuple):
+        return "[" + ", ".join(map(dumps, value)) + "]"
+    elif isinstance(value, dict) and all(type(k) is str for k in value):
+        return "{" + ", ".join(f"{dumps(k)}: {dumps(v)}" for k, v in value.items()) + "}"
+    import json
+
+    return json.dumps(value)
 
 
 def _spool_dir() -> str:

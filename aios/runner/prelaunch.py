@@ -10,11 +10,15 @@ models cost more than the rest of the command. So:
 - the configuration is validated only when there is any: a ``--config``/option, an ``AIOS_*``
   variable, an ``aios.toml`` or a pyproject mentioning aios. Without one the program's kernel
   boots with the defaults, which need no check.
+
+The cache file is in ``marshal``'s format, which Python has loaded at start-up (``json`` with
+``re`` and ``enum`` would be most of the command's imports); it lives in the user's own cache
+folder, like the ``.pyc`` files Python writes in the same format.
 """
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import sys
 import zlib
@@ -30,7 +34,7 @@ if TYPE_CHECKING:
 DEFAULT_POLICY = "fifo"
 
 #: Bumped when the cache file's content changes shape.
-_FORMAT = 2
+_FORMAT = 3
 _ADAPTERS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "adapters")
 
 
@@ -71,12 +75,12 @@ def _registry_facts() -> dict[str, Any]:
     path = _cache_file(key)
     if path is not None:
         try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-            if data.get("key") == key and isinstance(data.get("adapters"), dict):
-                return dict(data)
-        except (OSError, ValueError):
-            pass
+            with open(path, "rb") as f:
+                data = marshal.load(f)
+            if isinstance(data, dict) and data.get("key") == key and isinstance(data.get("adapters"), dict):
+                return data
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # unreadable, or written by another Python: ask the registry
     from aios.adapters.plugins import plugins
 
     registry = plugins()
@@ -130,17 +134,17 @@ def _cache_file(key: list[object]) -> str | None:
         return None
     # One file per key (sys.path starts with the working directory): runs from several
     # directories do not evict each other. The file holds the whole key, so a clash is a miss.
-    tag = zlib.crc32(json.dumps(key).encode())
-    return os.path.join(base, "aios", f"run-adapters-{tag:08x}.json")
+    tag = zlib.crc32(repr(key).encode())  # repr escapes what UTF-8 cannot encode (surrogates)
+    return os.path.join(base, "aios", f"run-adapters-{tag:08x}.marshal")
 
 
-def _write(path: str, data: object) -> None:
+def _write(path: str, data: dict[str, Any]) -> None:
     try:
         folder, name = os.path.split(path)
         os.makedirs(folder, exist_ok=True)
         tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(json.dumps(data))
+        with open(tmp, "wb") as f:
+            marshal.dump(data, f)
         os.replace(tmp, path)
     except OSError:
         pass  # no cache: the next run asks the registry again

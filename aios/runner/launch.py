@@ -10,7 +10,7 @@ import os
 import sys
 
 from aios.runner import env
-from aios.runner.prelaunch import entry_points, trigger_modules
+from aios.runner.prelaunch import registry_facts, trigger_modules
 
 TYPE_CHECKING = False  # typing, collections.abc and pathlib: annotations only
 if TYPE_CHECKING:
@@ -115,9 +115,10 @@ def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict
     if opts.redis_url is not None:
         out["AIOS_REDIS_URL"] = opts.redis_url
     out.pop(env.SHARED_SERVER, None)  # only `aios run --shared` sets it, for its own server
-    out[env.TRIGGERS] = ",".join(trigger_modules(opts.frameworks))
+    adapters, found_entry_points = registry_facts()  # one look at the cache for both
+    out[env.TRIGGERS] = ",".join(trigger_modules(opts.frameworks, adapters))
     # What every process would find scanning the plugin group (aios.adapters.plugins).
-    found = {"python": sys.executable, "pythonpath": out["PYTHONPATH"], "entry_points": entry_points()}
+    found = {"python": sys.executable, "pythonpath": out["PYTHONPATH"], "entry_points": found_entry_points}
     out[env.ENTRY_POINTS] = dumps(found)
     return out
 

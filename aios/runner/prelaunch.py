@@ -62,12 +62,19 @@ def config_given(
 
 def adapter_modules() -> dict[str, str]:
     """Adapter name -> the top-level module of its framework, for every registered adapter."""
-    return {str(k): str(v) for k, v in _registry_facts()["adapters"].items()}
+    return registry_facts()[0]
 
 
 def entry_points() -> list[list[str]]:
     """``[name, value]`` of each entry point of the plugin group, as the registry found them."""
-    return [[str(n), str(v)] for n, v in _registry_facts()["entry_points"]]
+    return registry_facts()[1]
+
+
+def registry_facts() -> tuple[dict[str, str], list[list[str]]]:
+    """:func:`adapter_modules` and :func:`entry_points` from one look at the cache."""
+    facts = _registry_facts()
+    adapters = {str(k): str(v) for k, v in facts["adapters"].items()}
+    return adapters, [[str(n), str(v)] for n, v in facts["entry_points"]]
 
 
 def _registry_facts() -> dict[str, Any]:
@@ -94,13 +101,14 @@ def _registry_facts() -> dict[str, Any]:
     return found
 
 
-def trigger_modules(frameworks: Sequence[str] = ()) -> list[str]:
+def trigger_modules(frameworks: Sequence[str] = (), adapters: Mapping[str, str] | None = None) -> list[str]:
     """The top-level modules whose first import makes a process load aios and patch.
 
     Each adapter's framework module (only the chosen adapters' when ``frameworks`` is given)
     and ``aios`` itself, so a program that boots a kernel of its own is reported too.
+    ``adapters``: :func:`adapter_modules`, if the caller has it already.
     """
-    adapters = adapter_modules()
+    adapters = adapter_modules() if adapters is None else adapters
     chosen = [adapters[n] for n in frameworks if n in adapters] if frameworks else adapters.values()
     return sorted({"aios", *chosen})
 

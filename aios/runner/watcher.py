@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-TYPE_CHECKING = False  # pathlib, shutil and signal load in the watcher, not in `aios run`
+TYPE_CHECKING = False  # pathlib and shutil load in the watcher, not in `aios run`
 if TYPE_CHECKING:
     from typing import TypeAlias
 
@@ -56,9 +56,13 @@ def _watch(
     root: int,
     shared_server: str | None = None,
 ) -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:  # the functions ``signal`` wraps: its enums (``enum``) would cost the program CPU time
+        from _signal import SIG_IGN, SIGINT
+        from _signal import signal as set_handler
+    except ImportError:
+        from signal import SIG_IGN, SIGINT
+        from signal import signal as set_handler
+    set_handler(SIGINT, SIG_IGN)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)  # never keep the program's output pipes open after it ended

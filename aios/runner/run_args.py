@@ -10,6 +10,8 @@ always. ``tests/runner/test_run_args.py`` holds this table to the typer command'
 
 from __future__ import annotations
 
+import os
+
 TYPE_CHECKING = False  # typing costs the command's start-up a few milliseconds
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -88,6 +90,8 @@ def _convert(kind: str, value: str) -> object | None:
 
 def run_plain(argv: Sequence[str]) -> None:
     """Run ``aios run ARGV`` if it is plain (this process becomes the program); else return."""
+    if _typer_acts_before_parsing():
+        return
     parsed = parse(argv)
     if parsed is None:
         return
@@ -101,3 +105,11 @@ def run_plain(argv: Sequence[str]) -> None:
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None  # what the typer command exits with
+
+
+def _typer_acts_before_parsing() -> bool:
+    """Whether typer would do more with this command line than parse it: expand its wildcards
+    (on Windows), or answer a shell's completion request (click's ``_{PROG}_COMPLETE``)."""
+    if os.name == "nt":
+        return True
+    return any(k.startswith("_") and k.endswith("_COMPLETE") and v for k, v in os.environ.items())

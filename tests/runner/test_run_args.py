@@ -182,9 +182,12 @@ print(json.dumps({"argv": sys.argv, "env": seen, "spool": os.path.isdir(os.envir
 """
 
 
-def _aios(which: str, argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def _aios(
+    which: str, argv: list[str], cwd: Path, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     root = str(Path(__file__).resolve().parents[2])
     environ = {k: v for k, v in os.environ.items() if not k.startswith("AIOS_")}
+    environ.update(extra or {})
     environ["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
     environ["XDG_CACHE_HOME"] = str(cwd / "cache")
     return subprocess.run(
@@ -244,3 +247,14 @@ def test_mistakes_print_the_same_either_way(argv: list[str], tmp_path: Path) -> 
     if parse(argv) is not None:
         assert quick.returncode == 2 and quick.stderr.startswith("aios run: error: ")
         assert quick.stderr.count("\n") == 1  # one line, no traceback
+
+
+def test_a_shell_completion_request_is_typers(tmp_path: Path) -> None:
+    # click answers `_AIOS_COMPLETE=...` before it parses anything: the program must not run.
+    (tmp_path / "show.py").write_text(_SHOW, encoding="utf-8")
+    request = {"_AIOS_COMPLETE": "bash_complete", "COMP_WORDS": "aios run --po", "COMP_CWORD": "2"}
+    quick, full = (_aios(which, ["run", "show.py"], tmp_path, request) for which in (_PYPROJECT, "typer"))
+    assert (quick.returncode, quick.stdout, quick.stderr) == (full.returncode, full.stdout, full.stderr)
+    assert '"argv"' not in quick.stdout
+    plain = _aios(_PYPROJECT, ["run", "show.py"], tmp_path, {"_AIOS_COMPLETE": ""})  # empty: no request
+    assert plain.returncode == 0 and '"argv"' in plain.stdout

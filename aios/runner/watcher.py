@@ -15,9 +15,7 @@ import os
 
 TYPE_CHECKING = False  # pathlib and shutil load in the watcher, not in `aios run`
 if TYPE_CHECKING:
-    from typing import TypeAlias
-
-    FileName: TypeAlias = "str | os.PathLike[str]"
+    from aios.runner.launch import FileName
 
 
 def start(

@@ -14,12 +14,15 @@ Variants:
   is absent).
 - ``aios run``: ``aios run --quiet tiny.py`` (the CLI, then the program's own process);
   ``aios run, summary``: ``aios run tiny.py`` as typed, with its one-line summary at exit.
+  These start the CLI as ``python -m aios``; ``aios command run`` starts it as the installed
+  ``aios`` script does (the tree's ``[project.scripts]`` entry point, a script like the one
+  uv writes), which skips ``runpy``.
 - ``import openai`` plain / lazy: a process that does use a framework pays for loading aios
   and patching when it imports it.
 - ``aios version``: the CLI alone (its start-up before any subcommand's own work).
 - with ``--before DIR`` (a copy of an older ``aios`` tree): the subprocess, ``aios run``,
-  ``aios version`` and ``import openai`` variants with that tree first on ``PYTHONPATH``, in
-  the same rounds, for a before/after in one run.
+  ``aios command run``, ``aios version`` and ``import openai`` variants with that tree first on
+  ``PYTHONPATH``, in the same rounds, for a before/after in one run.
 
 The ``aios`` command keeps a small cache of the adapters' modules (rebuilt after a package is
 installed or removed); the warm-up rounds fill it, so the figures are those of a warm cache.
@@ -38,11 +41,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 from aios.runner import env as run_env
 
 TINY = "x = sum(range(1000))\n"
+#: The tree of the aios this benchmark runs (its pyproject names the installed script's entry point).
+_TREE = Path(run_env.__file__).resolve().parents[2]
 OPENAI = "import openai\n"
 
 
@@ -69,6 +75,20 @@ def _child_env(base: dict[str, str], tree: Path | None) -> dict[str, str]:
     return child
 
 
+def _command_script(tmp: Path, tree: Path, name: str) -> Path:
+    """The installed ``aios`` script of ``tree``: its pyproject's entry point, as uv writes it."""
+    try:
+        with open(tree / "pyproject.toml", "rb") as f:
+            entry = tomllib.load(f)["project"]["scripts"]["aios"]
+    except (OSError, KeyError):
+        entry = "aios.cli:main"  # a bare aios/ tree: the entry point of the trees before it moved
+    module, function = entry.split(":")
+    script = tmp / name
+    lines = ["import sys", f"from {module} import {function}", "if __name__ == '__main__':"]
+    script.write_text("\n".join([*lines, f"    sys.exit({function}())", ""]), encoding="utf-8")
+    return script
+
+
 def _variants(tmp: Path, before: Path | None = None) -> dict[str, tuple[list[str], dict[str, str]]]:
     tiny = tmp / "tiny.py"
     tiny.write_text(TINY, encoding="utf-8")
@@ -84,6 +104,10 @@ def _variants(tmp: Path, before: Path | None = None) -> dict[str, tuple[list[str
         "subprocess, eager": ([py, str(tiny)], eager),
         "aios run": ([py, "-m", "aios", "run", "--quiet", str(tiny)], base),
         "aios run, summary": ([py, "-m", "aios", "run", str(tiny)], base),
+        "aios command run, summary": (
+            [py, str(_command_script(tmp, _TREE, "aios-now")), "run", str(tiny)],
+            base,
+        ),
         "aios version": ([py, "-m", "aios", "version"], base),
         "import openai, plain": ([py, str(uses)], base),
         "import openai, lazy": ([py, str(uses)], child),
@@ -94,6 +118,8 @@ def _variants(tmp: Path, before: Path | None = None) -> dict[str, tuple[list[str
         out["subprocess, lazy, before"] = ([py, str(tiny)], old_child)
         out["aios run, before"] = ([py, "-m", "aios", "run", "--quiet", str(tiny)], old)
         out["aios run, summary, before"] = ([py, "-m", "aios", "run", str(tiny)], old)
+        old_script = _command_script(tmp, before, "aios-before")
+        out["aios command run, summary, before"] = ([py, str(old_script), "run", str(tiny)], old)
         out["aios version, before"] = ([py, "-m", "aios", "version"], old)
         out["import openai, lazy, before"] = ([py, str(uses)], old_child)
     return out
@@ -144,10 +170,10 @@ def main() -> None:
     result = measure(args.rounds, before=args.before.resolve() if args.before else None)
     load_end = os.getloadavg()
     print(f"load average (1, 5, 15 min) at start {load_start}, at end {load_end}")
-    print(f"{'variant':30} {'median s':>9} {'added s':>9} {'paired':>9} {'ratio':>7}")
+    print(f"{'variant':34} {'median s':>9} {'added s':>9} {'paired':>9} {'ratio':>7}")
     for name, r in result.items():
         added = f"{r['added_s']:+9.3f} {r['added_paired_s']:+9.3f}"
-        print(f"{name:30} {r['median_s']:9.3f} {added} {r['ratio']:7.2f}")
+        print(f"{name:34} {r['median_s']:9.3f} {added} {r['ratio']:7.2f}")
     if args.json:
         data = {"rounds": args.rounds, "load": [load_start, load_end], "variants": result}
         args.json.write_text(json.dumps(data, indent=2))

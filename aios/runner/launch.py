@@ -1,55 +1,104 @@
-"""Build the program's environment and replace this process with it (``exec``)."""
+"""Build the program's environment and replace this process with it (``exec``).
+
+Imported by ``aios run`` before the program starts: only modules Python has loaded at start-up,
+since each one more is time the program waits for on every run.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import NoReturn
 
-from aios.runner import BOOTSTRAP_DIR, env
-from aios.runner.prelaunch import entry_points, trigger_modules
+from aios.runner import env
+from aios.runner.prelaunch import registry_facts, trigger_modules
+
+TYPE_CHECKING = False  # typing, collections.abc and pathlib: annotations only
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import NoReturn, TypeAlias
+
+    #: A file name as the typer command (``Path``) or the plain parse (``str``) gives it.
+    FileName: TypeAlias = "str | os.PathLike[str]"
+
+#: ``aios.runner.BOOTSTRAP_DIR`` as text (that attribute would import pathlib).
+_BOOTSTRAP = os.path.join(os.path.dirname(os.path.realpath(__file__)), "bootstrap")
 
 
-@dataclass(frozen=True)
 class RunOptions:
-    policy: str | None = None
-    max_concurrency: int | None = None
-    report: Path | None = None
-    config: Path | None = None
-    frameworks: tuple[str, ...] = ()
-    quiet: bool = False
-    #: ``--approve``: the approver of ``confirm`` tools for this run.
-    approve: str | None = None
-    #: ``--audit``: the audit log file for this run.
-    audit: Path | None = None
-    #: The shared-state server every process of the run uses (``--redis`` or ``--shared``).
-    redis_url: str | None = None
+    """The options of one ``aios run``, as far as the program's environment carries them.
+
+    A plain class, not a dataclass: ``dataclasses`` (with ``inspect``) would be most of the
+    command's imports before the program starts.
+    """
+
+    __slots__ = (
+        "approve",
+        "audit",
+        "config",
+        "frameworks",
+        "max_concurrency",
+        "policy",
+        "quiet",
+        "redis_url",
+        "report",
+    )
+
+    def __init__(
+        self,
+        policy: str | None = None,
+        max_concurrency: int | None = None,
+        report: FileName | None = None,
+        config: FileName | None = None,
+        frameworks: tuple[str, ...] = (),
+        quiet: bool = False,
+        approve: str | None = None,
+        audit: FileName | None = None,
+        redis_url: str | None = None,
+    ) -> None:
+        self.policy = policy
+        self.max_concurrency = max_concurrency
+        self.report = report
+        self.config = config
+        self.frameworks = frameworks
+        self.quiet = quiet
+        #: ``--approve``: the approver of ``confirm`` tools for this run.
+        self.approve = approve
+        #: ``--audit``: the audit log file for this run.
+        self.audit = audit
+        #: The shared-state server every process of the run uses (``--redis`` or ``--shared``).
+        self.redis_url = redis_url
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"RunOptions({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RunOptions):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+
+def absolute(path: FileName) -> str:
+    """``Path(path).resolve()`` as text (``Path.resolve`` is ``os.path.realpath``)."""
+    return os.path.realpath(path)
 
 
 def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """``base`` (default ``os.environ``) plus what the bootstrap and the config layer read."""
     out = dict(os.environ if base is None else base)
     old = out.get("PYTHONPATH")
-    out["PYTHONPATH"] = os.pathsep.join([str(BOOTSTRAP_DIR), *([old] if old else [])])
-    out[env.BOOTSTRAP] = str(BOOTSTRAP_DIR)
+    out["PYTHONPATH"] = os.pathsep.join([_BOOTSTRAP, *([old] if old else [])])
+    out[env.BOOTSTRAP] = _BOOTSTRAP
     out[env.ROOT] = "1"
-    out[env.SPOOL] = tempfile.mkdtemp(prefix="aios-run-")
+    out[env.SPOOL] = _spool_dir()
     if opts.policy is not None:
         out["AIOS_POLICY"] = opts.policy
     if opts.max_concurrency is not None:
         out["AIOS_MAX_CONCURRENCY"] = str(opts.max_concurrency)
     if opts.config is not None:
-        out["AIOS_CONFIG"] = str(opts.config.resolve())
+        out["AIOS_CONFIG"] = absolute(opts.config)
     if opts.report is not None:
-        out[env.REPORT] = str(opts.report.resolve())
+        out[env.REPORT] = absolute(opts.report)
     else:
         out.pop(env.REPORT, None)
     if opts.frameworks:
@@ -58,19 +107,59 @@ def program_env(opts: RunOptions, base: Mapping[str, str] | None = None) -> dict
         out.pop(env.FRAMEWORKS, None)
     out[env.QUIET] = "1" if opts.quiet else "0"
     # One run id for the program and its subprocesses: the per-run caps count them together.
-    out[env.RUN_ID] = uuid.uuid4().hex[:12]
+    out[env.RUN_ID] = os.urandom(6).hex()  # what uuid4().hex[:12] was: 48 random bits
     if opts.approve is not None:
         out["AIOS_APPROVER"] = opts.approve
     if opts.audit is not None:
-        out["AIOS_AUDIT_LOG"] = str(opts.audit.resolve())
+        out["AIOS_AUDIT_LOG"] = absolute(opts.audit)
     if opts.redis_url is not None:
         out["AIOS_REDIS_URL"] = opts.redis_url
     out.pop(env.SHARED_SERVER, None)  # only `aios run --shared` sets it, for its own server
-    out[env.TRIGGERS] = ",".join(trigger_modules(opts.frameworks))
+    adapters, found_entry_points = registry_facts()  # one look at the cache for both
+    out[env.TRIGGERS] = ",".join(trigger_modules(opts.frameworks, adapters))
     # What every process would find scanning the plugin group (aios.adapters.plugins).
-    found = {"python": sys.executable, "pythonpath": out["PYTHONPATH"], "entry_points": entry_points()}
-    out[env.ENTRY_POINTS] = json.dumps(found)
+    found = {"python": sys.executable, "pythonpath": out["PYTHONPATH"], "entry_points": found_entry_points}
+    out[env.ENTRY_POINTS] = dumps(found)
     return out
+
+
+def dumps(value: object) -> str:
+    """``json.dumps(value)``, without importing ``json`` (and ``re``, ``enum``) when the text in
+    ``value`` needs no escaping: printable ASCII without quotes or backslashes, as paths and
+    entry points usually are."""
+    if isinstance(value, str):
+        if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+            return f'"{value}"'
+    elif isinstance(value, list | tuple):
+        return "[" + ", ".join(map(dumps, value)) + "]"
+    elif isinstance(value, dict) and all(type(k) is str for k in value):
+        return "{" + ", ".join(f"{dumps(k)}: {dumps(v)}" for k, v in value.items()) + "}"
+    import json
+
+    return json.dumps(value)
+
+
+def _spool_dir() -> str:
+    """A new private folder, where ``tempfile.mkdtemp(prefix="aios-run-")`` would make it.
+
+    ``tempfile`` (with ``random``, ``shutil`` and its compression modules) is imported only
+    if the usual place does not do: no writable ``$TMPDIR`` (or ``$TEMP``, ``$TMP``, ``/tmp``).
+    """
+    if os.name == "posix":
+        named = [os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")]
+        folder = os.path.abspath(next((d for d in named if d), "/tmp"))
+        for _ in range(3):
+            path = os.path.join(folder, "aios-run-" + os.urandom(6).hex())
+            try:
+                os.mkdir(path, 0o700)
+                return path
+            except FileExistsError:
+                continue
+            except OSError:
+                break
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="aios-run-")
 
 
 def command(script: str | None, module: str | None, args: Sequence[str]) -> list[str]:
@@ -86,6 +175,9 @@ def exec_program(argv: list[str], environ: dict[str, str]) -> NoReturn:
     if os.name == "posix":
         os.execve(argv[0], argv, environ)
     # No exec on Windows: run it as a child and hand its exit code on.
+    import shutil
+    import subprocess
+
     try:
         code = subprocess.call(argv, env=environ)
     except KeyboardInterrupt:

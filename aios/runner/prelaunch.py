@@ -10,30 +10,38 @@ models cost more than the rest of the command. So:
 - the configuration is validated only when there is any: a ``--config``/option, an ``AIOS_*``
   variable, an ``aios.toml`` or a pyproject mentioning aios. Without one the program's kernel
   boots with the defaults, which need no check.
+
+The cache file is in ``marshal``'s format, which Python has loaded at start-up (``json`` with
+``re`` and ``enum`` would be most of the command's imports); it lives in the user's own cache
+folder, like the ``.pyc`` files Python writes in the same format.
 """
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import sys
 import zlib
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
 
 from aios._version import __version__
+
+TYPE_CHECKING = False  # typing, collections.abc and pathlib: annotations only (see launch)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 #: The policy of a kernel booted from the defaults (``KernelConfig.policy``; a test keeps them equal).
 DEFAULT_POLICY = "fifo"
 
 #: Bumped when the cache file's content changes shape.
-_FORMAT = 2
-_ADAPTERS_DIR = Path(__file__).resolve().parent.parent / "adapters"
+_FORMAT = 3
+_ADAPTERS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "adapters")
 
 
 def config_given(
-    explicit: Sequence[object | None], environ: Mapping[str, str] | None = None, cwd: Path | None = None
+    explicit: Sequence[object | None],
+    environ: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> bool:
     """Whether anything could make the program's config differ from the defaults.
 
@@ -42,23 +50,31 @@ def config_given(
     environ = os.environ if environ is None else environ
     if any(v is not None for v in explicit) or any(k.startswith("AIOS_") for k in environ):
         return True
-    cwd = cwd or Path.cwd()
-    if (cwd / "aios.toml").exists():
+    folder = os.getcwd() if cwd is None else os.fspath(cwd)
+    if os.path.exists(os.path.join(folder, "aios.toml")):
         return True
     try:
-        return b"aios" in (cwd / "pyproject.toml").read_bytes()
+        with open(os.path.join(folder, "pyproject.toml"), "rb") as f:
+            return b"aios" in f.read()
     except OSError:
         return False
 
 
 def adapter_modules() -> dict[str, str]:
     """Adapter name -> the top-level module of its framework, for every registered adapter."""
-    return {str(k): str(v) for k, v in _registry_facts()["adapters"].items()}
+    return registry_facts()[0]
 
 
 def entry_points() -> list[list[str]]:
     """``[name, value]`` of each entry point of the plugin group, as the registry found them."""
-    return [[str(n), str(v)] for n, v in _registry_facts()["entry_points"]]
+    return registry_facts()[1]
+
+
+def registry_facts() -> tuple[dict[str, str], list[list[str]]]:
+    """:func:`adapter_modules` and :func:`entry_points` from one look at the cache."""
+    facts = _registry_facts()
+    adapters = {str(k): str(v) for k, v in facts["adapters"].items()}
+    return adapters, [[str(n), str(v)] for n, v in facts["entry_points"]]
 
 
 def _registry_facts() -> dict[str, Any]:
@@ -66,11 +82,12 @@ def _registry_facts() -> dict[str, Any]:
     path = _cache_file(key)
     if path is not None:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("key") == key and isinstance(data.get("adapters"), dict):
-                return dict(data)
-        except (OSError, ValueError):
-            pass
+            with open(path, "rb") as f:
+                data = marshal.load(f)
+            if isinstance(data, dict) and data.get("key") == key and isinstance(data.get("adapters"), dict):
+                return data
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # unreadable, or written by another Python: ask the registry
     from aios.adapters.plugins import plugins
 
     registry = plugins()
@@ -84,13 +101,14 @@ def _registry_facts() -> dict[str, Any]:
     return found
 
 
-def trigger_modules(frameworks: Sequence[str] = ()) -> list[str]:
+def trigger_modules(frameworks: Sequence[str] = (), adapters: Mapping[str, str] | None = None) -> list[str]:
     """The top-level modules whose first import makes a process load aios and patch.
 
     Each adapter's framework module (only the chosen adapters' when ``frameworks`` is given)
     and ``aios`` itself, so a program that boots a kernel of its own is reported too.
+    ``adapters``: :func:`adapter_modules`, if the caller has it already.
     """
-    adapters = adapter_modules()
+    adapters = adapter_modules() if adapters is None else adapters
     chosen = [adapters[n] for n in frameworks if n in adapters] if frameworks else adapters.values()
     return sorted({"aios", *chosen})
 
@@ -118,21 +136,23 @@ def _cache_key() -> list[object]:
     return [_FORMAT, sys.executable, __version__, bool(os.environ.get("AIOS_NO_ENTRY_POINTS")), stamps]
 
 
-def _cache_file(key: list[object]) -> Path | None:
+def _cache_file(key: list[object]) -> str | None:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     if not os.path.isabs(base):
         return None
     # One file per key (sys.path starts with the working directory): runs from several
     # directories do not evict each other. The file holds the whole key, so a clash is a miss.
-    tag = zlib.crc32(json.dumps(key).encode())
-    return Path(base) / "aios" / f"run-adapters-{tag:08x}.json"
+    tag = zlib.crc32(repr(key).encode())  # repr escapes what UTF-8 cannot encode (surrogates)
+    return os.path.join(base, "aios", f"run-adapters-{tag:08x}.marshal")
 
 
-def _write(path: Path, data: object) -> None:
+def _write(path: str, data: dict[str, Any]) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data), encoding="utf-8")
+        folder, name = os.path.split(path)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            marshal.dump(data, f)
         os.replace(tmp, path)
     except OSError:
         pass  # no cache: the next run asks the registry again

@@ -59,14 +59,14 @@ def _plain(line: str) -> bool:
 
 def _calls_in(spool: str) -> bool:
     """Whether any process of the run ended a call (its records or its exit report show one)."""
-    import json
-
     for name in os.listdir(spool):
         path = os.path.join(spool, name)
         try:
             if name.endswith(".jsonl") and os.path.getsize(path) > 0:
                 return True
             if name.endswith(".json") and not name.startswith("."):
+                import json  # only for a report to read: most runs have none
+
                 with open(path, encoding="utf-8") as f:
                     if json.load(f).get("agents"):
                         return True

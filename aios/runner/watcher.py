@@ -12,12 +12,15 @@ and removes the spool. POSIX only (elsewhere the runner has no ``exec`` and no w
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-from pathlib import Path
+
+TYPE_CHECKING = False  # pathlib and shutil load in the watcher, not in `aios run`
+if TYPE_CHECKING:
+    from aios.runner.launch import FileName
 
 
-def start(spool: Path, report: Path | None, policy: str, shared_server: str | None = None) -> int | None:
+def start(
+    spool: FileName, report: FileName | None, policy: str, shared_server: str | None = None
+) -> int | None:
     """Fork the watcher; return the pipe end the program must hold, or ``None`` (no fork here)."""
     if not hasattr(os, "fork"):
         return None
@@ -44,9 +47,20 @@ def start(spool: Path, report: Path | None, policy: str, shared_server: str | No
 
 
 def _watch(
-    read_end: int, spool: Path, report: Path | None, policy: str, root: int, shared_server: str | None = None
+    read_end: int,
+    spool: FileName,
+    report: FileName | None,
+    policy: str,
+    root: int,
+    shared_server: str | None = None,
 ) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:  # the functions ``signal`` wraps: its enums (``enum``) would cost the program CPU time
+        from _signal import SIG_IGN, SIGINT
+        from _signal import signal as set_handler
+    except ImportError:
+        from signal import SIG_IGN, SIGINT
+        from signal import signal as set_handler
+    set_handler(SIGINT, SIG_IGN)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)  # never keep the program's output pipes open after it ended
@@ -68,19 +82,22 @@ def _watch(
         clean_up_after(shared_server)
 
 
-def finish(spool: Path, report: Path | None, *, policy: str, root: int) -> None:
+def finish(spool: FileName, report: FileName | None, *, policy: str, root: int) -> None:
     """Merge what is left in ``spool`` into ``report`` (if given), then remove the spool."""
-    if not spool.is_dir():
+    if not os.path.isdir(spool):
         return  # the program wrote the report and cleaned up itself
     # Imported here, in the watcher, after the program ended: `aios run` must not pay for them.
+    import shutil
+    from pathlib import Path
+
     from aios.runner.report import merge, records_report, write_json
     from aios.runner.spool import spooled_reports
 
     try:
-        parts = spooled_reports(spool, root_pid=root, policy=policy)
+        parts = spooled_reports(Path(spool), root_pid=root, policy=policy)
         if not any(p.get("processes", [{}])[0].get("pid") == root for p in parts):
             parts.insert(0, records_report([], pid=root, root=True, policy=policy))
-        if report is not None and report.parent.is_dir():  # never re-create a removed folder
-            write_json(report, merge(parts))
+        if report is not None and Path(report).parent.is_dir():  # never re-create a removed folder
+            write_json(Path(report), merge(parts))
     finally:
         shutil.rmtree(spool, ignore_errors=True)

@@ -3,7 +3,7 @@ whether there is config to check, and typer's converters built only when a value
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import sys
 from importlib import import_module
@@ -34,11 +34,11 @@ def test_adapter_modules_are_cached_and_refreshed_when_packages_change(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     expected = {name: a.module.split(".", 1)[0] for name, a in plugins().adapters.items()}
     assert adapter_modules() == expected
-    [file] = (tmp_path / "cache" / "aios").glob("run-adapters-*.json")
+    [file] = (tmp_path / "cache" / "aios").glob("run-adapters-*.marshal")
     # The next run reads the file: what it holds is what comes back.
-    data = json.loads(file.read_text())
+    data = marshal.loads(file.read_bytes())
     data["adapters"]["edited"] = "from_the_cache"
-    file.write_text(json.dumps(data))
+    file.write_bytes(marshal.dumps(data))
     assert adapter_modules()["edited"] == "from_the_cache"
     assert "from_the_cache" in trigger_modules()
     # A package installed on sys.path (its metadata folder appears): asked again.
@@ -56,7 +56,7 @@ def test_a_plugin_failing_after_loading_does_not_stop_the_cache(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setitem(plugins().errors, "flaky-observer", "failed in aios_syscall_observer")
     adapter_modules()
-    assert len(list((tmp_path / "cache" / "aios").glob("run-adapters-*.json"))) == 1
+    assert len(list((tmp_path / "cache" / "aios").glob("run-adapters-*.marshal"))) == 1
 
 
 def test_a_cache_that_cannot_be_written_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

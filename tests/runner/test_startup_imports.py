@@ -13,25 +13,31 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 _OBSERVE = """
-import json, os, sys
-out, program = sys.argv[1], sys.argv[2]
+import os, sys
+out, program, entry = sys.argv[1], sys.argv[2], sys.argv[3]
 real = os.execve
 
 def observe(path, argv, env):
     with open(out, "w") as f:
-        json.dump(sorted(sys.modules), f)
+        f.write("\\n".join(sorted(sys.modules)))  # not json: the command must not need it
     real(path, argv, env)
 
 os.execve = observe
 sys.argv = ["aios", "run", "--quiet", program]
-from aios.cli import main
+module, name = entry.split(":")
+main = getattr(__import__(module, fromlist=[name]), name)
 main()
 """
+
+#: What the installed ``aios`` command runs (what users type), as pyproject declares it.
+with open(Path(__file__).resolve().parents[2] / "pyproject.toml", "rb") as _f:
+    ENTRY_POINT: str = tomllib.load(_f)["project"]["scripts"]["aios"]
 
 #: Modules the run path must not load: other subcommands, the live view, servers, telemetry.
 _HEAVY = (
@@ -56,6 +62,26 @@ _HEAVY = (
     "wrapt",
     "pluggy",
     "importlib.metadata",
+)
+
+#: What a plain ``aios run PROGRAM`` must not load either (the typer app parses only the rest):
+#: typer and click, and the standard library's heavier modules, ≈ 50 ms before the program.
+_NOT_ON_THE_PLAIN_PATH = (
+    "typer",
+    "click",
+    "json",
+    "re",
+    "enum",
+    "aios.cli",
+    "aios.runner.cli",
+    "pathlib",
+    "dataclasses",
+    "inspect",
+    "typing",
+    "tempfile",
+    "subprocess",
+    "shutil",
+    "uuid",
 )
 
 #: What the program's own process must not have loaded at its first line, before it imports a
@@ -85,15 +111,16 @@ def _loaded(names: list[str], prefix: str) -> list[str]:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="aios run replaces itself with the program only on POSIX")
-def test_aios_run_imports_no_other_subcommand_before_exec(tmp_path: Path) -> None:
+@pytest.mark.parametrize("entry", [ENTRY_POINT, "aios.cli:main"], ids=["aios command", "typer app"])
+def test_aios_run_imports_no_other_subcommand_before_exec(tmp_path: Path, entry: str) -> None:
     marker = tmp_path / "ran"
     program = tmp_path / "tiny.py"
     program.write_text(f"open({str(marker)!r}, 'w').write('yes')\n", encoding="utf-8")
-    seen = tmp_path / "modules.json"
+    seen = tmp_path / "modules.txt"
     cache = tmp_path / "cache"
     for _ in range(2):  # the first run fills the cache of adapter modules; the second uses it
         proc = subprocess.run(
-            [sys.executable, "-c", _OBSERVE, str(seen), str(program)],
+            [sys.executable, "-c", _OBSERVE, str(seen), str(program), entry],
             env=_child_env(cache),
             cwd=tmp_path,
             capture_output=True,
@@ -102,11 +129,15 @@ def test_aios_run_imports_no_other_subcommand_before_exec(tmp_path: Path) -> Non
         )
         assert proc.returncode == 0, proc.stderr
         assert marker.read_text() == "yes"  # the exec happened and the program ran
-    assert list(cache.glob("aios/run-adapters-*.json"))
-    names: list[str] = json.loads(seen.read_text())
-    assert "aios.runner.cli" in names  # observed on the run path, not before it
-    heavy = {prefix: _loaded(names, prefix) for prefix in _HEAVY}
+    assert list(cache.glob("aios/run-adapters-*.marshal"))
+    names = seen.read_text().splitlines()
+    assert "aios.runner.start" in names  # observed on the run path, not before it
+    plain = entry == ENTRY_POINT  # the command users type takes the plain path
+    heavy = {
+        prefix: _loaded(names, prefix) for prefix in (*_HEAVY, *(_NOT_ON_THE_PLAIN_PATH if plain else ()))
+    }
     assert {p: found for p, found in heavy.items() if found} == {}
+    assert ("typer" in names) is not plain
 
 
 def test_import_aios_loads_only_its_version_until_a_name_is_used() -> None:
@@ -154,3 +185,26 @@ def test_the_programs_process_loads_aios_only_when_it_imports_a_framework(tmp_pa
     assert "sitecustomize" in before  # the bootstrap did run
     # The framework's import loaded aios and patched, as the program's own process.
     assert {"aios.runner.child", "aios.adapters.openai_sdk"} <= set(after)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="aios run replaces itself with the program only on POSIX")
+def test_a_run_without_calls_loads_no_json_from_start_to_its_summary(tmp_path: Path) -> None:
+    # Python's own import log, in the command, its watcher and the program (the variable reaches
+    # them): none of them, up to the program's one-line summary at exit, needs json, re or enum.
+    program = tmp_path / "tiny.py"
+    program.write_text("x = sum(range(1000))\n", encoding="utf-8")
+    environ = {**_child_env(tmp_path / "cache"), "PYTHONPROFILEIMPORTTIME": "1"}
+    for _ in range(2):  # the first run fills the cache of adapter modules
+        proc = subprocess.run(
+            [sys.executable, "-m", "aios", "run", str(program)],
+            env=environ,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line]
+    assert {"aios.runner.start", "aios.runner.root_exit"} <= set(imported)  # both processes logged
+    assert {"json", "re", "enum"}.isdisjoint(imported)
+    assert "aios run: no LLM or tool calls (policy fifo)" in proc.stderr.splitlines()

@@ -17,9 +17,9 @@ import pytest
 from aios.sim.process import SimServer
 from tests.shared.conftest import PROGRAMS, run_aios
 
-#: 10 requests per simulated minute; at time scale 20 one minute lasts 3 real seconds.
+#: 10 requests per simulated minute; at time scale 40 one minute lasts 1.5 real seconds.
 RPM = 10
-TIME_SCALE = 20
+TIME_SCALE = 40
 PROCESSES, AGENTS = 4, 3
 
 

@@ -22,9 +22,9 @@ from aios.runner.redis_server import LocalServer
 from aios.sim.process import SimServer
 from tests.shared.conftest import PROGRAMS, TELEMETRY_OFF, run_aios
 
-#: 20 requests per simulated minute; at time scale 20 one minute lasts 3 real seconds.
+#: 20 requests per simulated minute; at time scale 40 one minute lasts 1.5 real seconds.
 RPM = 20
-TIME_SCALE = 20
+TIME_SCALE = 40
 
 
 def write_config(directory: Path, base_url: str, core: dict[str, Any], **top: Any) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import threading
@@ -124,6 +125,15 @@ class Kernel:
     def _run_loop(self) -> None:
         asyncio.set_event_loop(self._loop)
         self._loop.run_forever()
+
+    def soon(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run ``fn(*args, **kwargs)`` soon in another thread: the kernel's own, or a new one
+        once that has stopped (never in this one, which may hold a lock ``fn`` needs)."""
+        call = functools.partial(fn, *args, **kwargs)
+        try:
+            self._loop.call_soon_threadsafe(call)
+        except RuntimeError:  # the loop is closed: the kernel has shut down
+            threading.Thread(target=call, name="aios-kernel-end", daemon=True).start()
 
     def _arm_timer(self, at: float) -> None:
         try:

@@ -206,7 +206,13 @@ def _probing(sc: Syscall) -> bool:
 
 
 def _abandon(kernel: Kernel, sc: Syscall) -> None:
-    kernel._finish(sc, CANCELLED, error=_ABANDONED)
+    # A finalizer runs wherever the garbage collector does, also in a thread inside the
+    # scheduler's lock (which is not reentrant): ending the call there would deadlock. Then the
+    # kernel's own thread ends it, as soon as the lock is free.
+    if kernel.scheduler.busy():
+        kernel.soon(kernel._finish, sc, CANCELLED, error=_ABANDONED)
+    else:
+        kernel._finish(sc, CANCELLED, error=_ABANDONED)
 
 
 def _keep_last(_usage: Usage | None, _item: Any) -> Usage | None:

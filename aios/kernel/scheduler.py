@@ -92,6 +92,10 @@ class Scheduler:
     def core(self, name: str) -> AdmissionCore | None:
         return self.cores.get(name)
 
+    def busy(self) -> bool:
+        """Whether some thread is inside the scheduler's lock right now."""
+        return self._lock.locked()
+
     def learn(self, core_name: str, headers: Any, sc: Syscall | None = None) -> None:
         """Adopt what a response (to ``sc``, if known) says of its core's limits; what waits may
         fit now (a slow start ended, a limit grew)."""

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -209,6 +210,31 @@ def test_stream_dropped_unread_is_cancelled_by_gc(patched: Kernel, client: Any) 
     assert core_in_use(patched) == 1
     del stream
     gc.collect()
+    assert core_in_use(patched) == 0
+    assert [r["status"] for r in llm_records(patched)] == ["cancelled"]
+
+
+def test_a_stream_collected_while_its_thread_holds_the_kernel_lock_ends_later(
+    patched: Kernel, client: Any
+) -> None:
+    """The garbage collector runs wherever memory is allocated, also inside the scheduler's
+    (not reentrant) lock: ending the abandoned call right there would deadlock the kernel."""
+    stream = client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
+    holder = [stream]
+    del stream
+
+    def collect_under_the_lock() -> None:
+        with patched.scheduler._lock:
+            holder.clear()
+            gc.collect()
+
+    worker = threading.Thread(target=collect_under_the_lock, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "the finalizer deadlocked on the scheduler's lock"
+    deadline = time.monotonic() + 10
+    while core_in_use(patched) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert core_in_use(patched) == 0
     assert [r["status"] for r in llm_records(patched)] == ["cancelled"]
 

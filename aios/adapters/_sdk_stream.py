@@ -104,13 +104,14 @@ class StreamWatch:
         find = data.find
         if find(b"event:") >= 0 or find(_DONE) >= 0 or find(_ERROR) >= 0 or _usage_in(data):
             for line in data.split(b"\n"):
-                if line and (
-                    not line.startswith(b"data:")
-                    or line.find(_USAGE) >= 0
-                    or line.find(_ERROR) >= 0
-                    or line.find(_DONE) >= 0
-                ):
-                    self._line(line)
+                if line.startswith(b"data:"):
+                    # Each line is looked at once: the end marker, else an error or a usage.
+                    if line.find(_DONE) >= 0 and line[5:].strip() == _DONE:
+                        self.complete = True
+                    elif line.find(_ERROR) >= 0 or _usage_in(line):
+                        self._data(line)
+                elif line.startswith(b"event:"):
+                    self._named(line[6:].strip())
         return chunk
 
     def failed(self, exc: BaseException) -> None:
@@ -118,21 +119,26 @@ class StreamWatch:
         self.broken = exc
 
     def _line(self, line: bytes) -> None:
+        """A complete SSE line that ``feed`` did not read (the last one, at the end)."""
         if line.startswith(b"data:"):
-            payload = line[5:].strip()
-            if payload == _DONE:
+            if line[5:].strip() == _DONE:
                 self.complete = True
-            elif payload.find(_ERROR) >= 0 or _usage_in(payload):
-                try:
-                    self._event(loads(payload))
-                except ValueError:
-                    pass
+            elif line.find(_ERROR) >= 0 or _usage_in(line):
+                self._data(line)
         elif line.startswith(b"event:"):
-            name = line[6:].strip()
-            if name in _TERMINAL_NAMES:
-                self.complete = True
-            elif name == b"error":
-                self.error_event = self.error_event or "the provider sent an error event mid-stream"
+            self._named(line[6:].strip())
+
+    def _data(self, line: bytes) -> None:
+        try:
+            self._event(loads(line[5:]))  # orjson allows the whitespace around the JSON
+        except ValueError:
+            pass
+
+    def _named(self, name: bytes) -> None:
+        if name in _TERMINAL_NAMES:
+            self.complete = True
+        elif name == b"error":
+            self.error_event = self.error_event or "the provider sent an error event mid-stream"
 
     def _event(self, event: Any) -> None:
         if not isinstance(event, dict):

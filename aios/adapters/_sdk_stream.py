@@ -104,14 +104,8 @@ class StreamWatch:
         find = data.find
         if find(b"event:") >= 0 or find(_DONE) >= 0 or find(_ERROR) >= 0 or _usage_in(data):
             for line in data.split(b"\n"):
-                if line.startswith(b"data:"):
-                    # Each line is looked at once: the end marker, else an error or a usage.
-                    if line.find(_DONE) >= 0 and line[5:].strip() == _DONE:
-                        self.complete = True
-                    elif line.find(_ERROR) >= 0 or _usage_in(line):
-                        self._data(line)
-                elif line.startswith(b"event:"):
-                    self._named(line[6:].strip())
+                if line:
+                    self._line(line)
         return chunk
 
     def failed(self, exc: BaseException) -> None:
@@ -119,9 +113,9 @@ class StreamWatch:
         self.broken = exc
 
     def _line(self, line: bytes) -> None:
-        """A complete SSE line that ``feed`` did not read (the last one, at the end)."""
+        """One complete SSE line, looked at once: the end marker, else an error or a usage."""
         if line.startswith(b"data:"):
-            if line[5:].strip() == _DONE:
+            if line.find(_DONE) >= 0 and line[5:].strip() == _DONE:
                 self.complete = True
             elif line.find(_ERROR) >= 0 or _usage_in(line):
                 self._data(line)
